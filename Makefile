@@ -1,0 +1,89 @@
+# rollback-operator: every command developers and CI use. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+LOCK := requirements/dev.lock
+CLUSTER_DIR := .dev-cluster
+
+##@ Setup
+
+$(STAMP): $(LOCK) pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.9
+	@$(BIN)/uv pip sync -q --python $(PY) $(LOCK)
+	@$(BIN)/uv pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## Create .venv with the locked dependencies and the package (editable)
+
+.PHONY: lock
+lock: ## Re-resolve requirements/dev.lock from pyproject.toml
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q uv==0.13.9; }
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
+
+.PHONY: controlplane
+controlplane: ## Build kube-apiserver, etcd and kubectl from the pinned Go modules (cached in .bin/)
+	@tests/controlplane/build.sh
+
+##@ Develop
+
+.PHONY: crds
+crds: venv ## Regenerate crds/ from the pydantic models
+	$(PY) -m rollback_operator.crd --write
+
+.PHONY: lint
+lint: venv ## ruff, mypy (strict), import-linter layer contracts
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: check
+check: venv ## Fail when crds/ drifts from the models, then lint
+	$(PY) -m rollback_operator.crd --check
+	$(MAKE) --no-print-directory lint
+
+##@ Test
+
+.PHONY: test
+test: venv controlplane ## Run the whole test suite against a real local kube-apiserver + etcd
+	$(PY) -m pytest tests
+
+.PHONY: test-unit
+test-unit: venv ## Only the tests that need no API server
+	$(PY) -m pytest tests -m "not kube"
+
+##@ Local cluster and demo
+
+.PHONY: cluster
+cluster: venv controlplane ## Start a local kube-apiserver + etcd in the background; prints the KUBECONFIG line
+	@$(PY) -m tests.support.controlplane up --dir $(CLUSTER_DIR)
+
+.PHONY: cluster-down
+cluster-down: venv ## Stop the cluster started by `make cluster`
+	@$(PY) -m tests.support.controlplane down --dir $(CLUSTER_DIR)
+
+.PHONY: demo
+demo: venv controlplane ## Control plane + sandboxes + operator; rollbacks through all three providers
+	@$(PY) -m tests.support.demo
+
+.PHONY: sandbox
+sandbox: venv ## Run the three provider sandboxes in the foreground
+	$(BIN)/rollback-operator sandbox
+
+.PHONY: clean
+clean: ## Remove the virtual environment, caches and the local cluster state (keeps .bin/)
+	rm -rf $(VENV) $(CLUSTER_DIR) .pytest_cache .mypy_cache .ruff_cache
+
+##@ Help
+
+.PHONY: help
+help: ## List every command
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)} \
+	  /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

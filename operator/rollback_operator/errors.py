@@ -1,0 +1,116 @@
+"""The typed error tree of the operator; whether an error is retried is decided here, once.
+
+Every failure that crosses a module boundary is one of these. Provider adapters translate httpx
+exceptions and HTTP answers into them (``providers/http.py``); the reconciler only asks two
+questions of an error: ``retryable`` and ``reason`` (the CamelCase condition reason).
+
+    RollbackError
+     ├── TransientError          retried with backoff until the request's deadline
+     │    ├── ProviderUnavailable  network errors, 429 and 5xx; carries ``retry_after``
+     │    ├── MalformedResponse    a body that cannot be read (HTML error page, truncated JSON)
+     │    └── CredentialsMissing   the Secret or one of its keys is absent (GitOps may add it later)
+     ├── OutcomeUnknown          a non-idempotent call may have reached the provider: never re-sent
+     │                           blindly, the reconciler asks the provider instead (``recover``)
+     └── PermanentError          ends the request ``Failed``
+          ├── ProviderRejected     a 4xx answer, with the provider's own message
+          ├── CredentialsInvalid   401/403, or a Secret value that cannot be used
+          ├── TargetNotFound       the requested version is not among the candidates
+          ├── PreconditionFailed   ``expectedCurrentVersion`` differs from the live version
+          └── EndpointNotAllowed   a spec URL outside the operator's allow-list
+
+Messages never contain credential values: adapters build them from status codes and the
+provider's error text, and ``redact`` below is applied to anything echoed from a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class RollbackError(Exception):
+    """Base of every error the operator raises on purpose."""
+
+    reason: str = "InternalError"
+    retryable: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TransientError(RollbackError):
+    """A failure worth retrying later; ``retry_after`` (seconds) is the provider's hint, if any."""
+
+    reason = "ProviderUnavailable"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(TransientError):
+    """Network error, timeout, 429 or 5xx from the provider."""
+
+
+class MalformedResponse(TransientError):
+    """The provider answered with a body this adapter cannot read."""
+
+    reason = "MalformedResponse"
+
+
+class CredentialsMissing(TransientError):
+    """The referenced Secret, or a key the provider needs, does not exist (yet)."""
+
+    reason = "CredentialsMissing"
+
+
+class OutcomeUnknown(RollbackError):
+    """A rollback call may or may not have reached the provider; only the provider can tell."""
+
+    reason = "OutcomeUnknown"
+
+
+class PermanentError(RollbackError):
+    """A failure that retrying cannot fix; the request ends ``Failed`` with ``reason``."""
+
+
+class ProviderRejected(PermanentError):
+    """The provider refused the request (a 4xx other than 401/403/429)."""
+
+    reason = "ProviderRejected"
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class CredentialsInvalid(PermanentError):
+    """The provider rejected the credentials, or the Secret holds an unusable value."""
+
+    reason = "CredentialsInvalid"
+
+
+class TargetNotFound(PermanentError):
+    """The requested target version is not a rollback candidate."""
+
+    reason = "TargetNotFound"
+
+
+class PreconditionFailed(PermanentError):
+    """The live version is not the one the request expected."""
+
+    reason = "PreconditionFailed"
+
+
+class EndpointNotAllowed(PermanentError):
+    """A provider URL from the spec is outside the operator's allow-list."""
+
+    reason = "EndpointNotAllowed"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret value (longer than 3 chars) with ``***``."""
+    for value in sorted({s for s in secrets if s and len(s) > 3}, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
