@@ -18,6 +18,9 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
           ├── PreconditionFailed   ``expectedCurrentVersion`` differs from the live version
           └── EndpointNotAllowed   a spec URL outside the operator's allow-list
 
+Outside the tree: ``Conflict`` (a guarded status write lost a race) and ``Gone`` (the request was
+deleted) describe the Kubernetes side and steer the reconciler's control flow.
+
 Messages never contain credential values: adapters build them from status codes and the
 provider's error text, and ``redact`` below is applied to anything echoed from a request.
 """
@@ -107,6 +110,14 @@ class EndpointNotAllowed(PermanentError):
     """A provider URL from the spec is outside the operator's allow-list."""
 
     reason = "EndpointNotAllowed"
+
+
+class Conflict(Exception):
+    """A guarded status write lost the race: the object changed since it was read."""
+
+
+class Gone(Exception):
+    """The RollbackRequest was deleted while the operator worked on it."""
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

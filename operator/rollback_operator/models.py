@@ -5,15 +5,21 @@ immutable once created; the status is read tolerantly (unknown fields are ignore
 writers, or older operator versions, may have left fields behind. ``crd.py`` renders these models
 into ``crds/rollbackrequests.rollback.dev.yaml``; every field's docstring becomes the description
 that ``kubectl explain`` shows. Read by the reconciler, the handlers and the provider adapters.
+
+Each admission rule is written twice, side by side: as a pydantic constraint or validator, and as
+the CEL rule (``x-kubernetes-validations``) the API server evaluates. Both share one message, and
+one table of cases (``tests/api/cases.py``) checks that they agree.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 GROUP = "rollback.dev"
@@ -23,6 +29,97 @@ PLURAL = "rollbackrequests"
 SINGULAR = "rollbackrequest"
 SHORT_NAME = "rbr"
 CATEGORY = "rollback"
+
+REASON_MAX_LENGTH = 1024
+ID_MAX_LENGTH = 256
+URL_MAX_LENGTH = 2048
+STEPS_BACK_MAX = 50
+TIMEOUT_SECONDS_MIN = 10
+TIMEOUT_SECONDS_MAX = 86400
+DEFAULT_TIMEOUT_SECONDS = 1800
+
+
+def cel_rule(rule: str, message: str, *, reason: str | None = None) -> dict[str, str]:
+    """One ``x-kubernetes-validations`` entry; ``reason`` picks how the API server words it."""
+    return {"rule": rule, "message": message} | ({"reason": reason} if reason else {})
+
+
+def validations(*rules: dict[str, str]) -> dict[str, Any]:
+    """The ``json_schema_extra`` that carries CEL rules into the CRD."""
+    return {"x-kubernetes-validations": list(rules)}
+
+
+# ------------------------------------------------------------------------------- URL rule
+
+URL_MESSAGE = "must be an https URL; plain http is allowed only for localhost, 127.0.0.0/8 and [::1]"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+LOOPBACK_HTTP = rf"http://(localhost|127\.{_OCTET}\.{_OCTET}\.{_OCTET}|\[::1\])(:[0-9]{{1,5}})?([/?#].*)?"
+"""Plain http to a loopback host, matched on the whole string (lowercase scheme and host)."""
+# The loopback branch matches the string itself: CEL cannot bound the size of what
+# url().getHostname() returns, so isIP()/ip() on it blow the CRD's rule cost budget.
+URL_RULE = (
+    "isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != '' "
+    f"|| self.matches(r'^{LOOPBACK_HTTP}$')"
+)
+
+
+def check_url(value: str) -> str:
+    """Accept https URLs with a host, and http only to loopback hosts (``URL_RULE`` in Python)."""
+    if re.fullmatch(LOOPBACK_HTTP, value):
+        return value
+    try:
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+    except ValueError as exc:  # e.g. an unbalanced '[' in the host
+        raise ValueError(URL_MESSAGE) from exc
+    raise ValueError(URL_MESSAGE)
+
+
+HttpsURL = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=URL_MAX_LENGTH,
+        json_schema_extra=validations(cel_rule(URL_RULE, URL_MESSAGE)),
+    ),
+    AfterValidator(check_url),
+]
+"""A provider endpoint: https, or http to a loopback host (local sandboxes and tests)."""
+
+# ------------------------------------------------------------------------- object name rule
+
+NAME_MESSAGE = (
+    "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', alphanumeric at both ends"
+)
+DNS1123_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+"""A Kubernetes object name (RFC 1123 subdomain), matched on the whole string."""
+
+
+def check_name(value: str) -> str:
+    """Accept a Kubernetes object name (the CEL rule on ``KubeName`` in Python)."""
+    if re.fullmatch(DNS1123_SUBDOMAIN, value):
+        return value
+    raise ValueError(NAME_MESSAGE)
+
+
+# A CEL rule rather than `pattern`, so that the API server's message explains instead of quoting a regex.
+KubeName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=253,
+        json_schema_extra=validations(cel_rule(f"self.matches(r'^{DNS1123_SUBDOMAIN}$')", NAME_MESSAGE)),
+    ),
+    AfterValidator(check_name),
+]
+"""The name of a Kubernetes object in the request's namespace."""
+
+Identifier = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
+"""A provider-side id or name: opaque, non-empty, bounded so CEL cost estimates stay small."""
+
+
+# ---------------------------------------------------------------------------------------- spec
 
 
 class _Spec(BaseModel):
@@ -40,40 +137,54 @@ class _Spec(BaseModel):
 class FacetsProvider(_Spec):
     """Roll a Facets.cloud resource back to an earlier artifact version."""
 
-    control_plane_url: str = Field(alias="controlPlaneURL")
-    """Your Facets control plane, e.g. https://acme.console.facets.cloud."""
-    environment_id: str
+    control_plane_url: HttpsURL = Field(alias="controlPlaneURL")
+    """Your Facets control plane, e.g. https://acme.console.facets.cloud (https, or http to loopback)."""
+    environment_id: Identifier
     """The environment (Facets calls it clusterId) that holds the resource."""
-    resource_type: str
+    resource_type: Identifier
     """The resource type exactly as written in the blueprint, e.g. service."""
-    resource_name: str
+    resource_name: Identifier
     """The resource name in the blueprint."""
 
 
 class VectorProvider(_Spec):
     """Roll a Vector Pro environment back to an earlier successful deployment."""
 
-    environment_id: str
+    environment_id: Identifier
     """The Vector Pro environment ID (a 26-character ULID)."""
-    api_url: str = Field(default="https://api.builtfast.com", alias="apiURL")
-    """The Vector Pro API base URL."""
+    api_url: HttpsURL = Field(default="https://api.builtfast.com", alias="apiURL")
+    """The Vector Pro API base URL (https, or http to loopback)."""
 
 
 class YandexServerlessContainerProvider(_Spec):
     """Roll a Yandex Cloud Serverless Container back to an earlier revision."""
 
-    container_id: str
+    container_id: Identifier
     """The Serverless Container ID."""
-    api_url: str = Field(default="https://serverless-containers.api.cloud.yandex.net", alias="apiURL")
-    """The Serverless Containers API base URL."""
-    operations_url: str = Field(default="https://operation.api.cloud.yandex.net", alias="operationsURL")
-    """The Operation service base URL, used to follow the rollback operation."""
-    iam_url: str = Field(default="https://iam.api.cloud.yandex.net", alias="iamURL")
-    """The IAM API base URL, used to exchange a service-account key for an IAM token."""
+    api_url: HttpsURL = Field(default="https://serverless-containers.api.cloud.yandex.net", alias="apiURL")
+    """The Serverless Containers API base URL (https, or http to loopback)."""
+    operations_url: HttpsURL = Field(default="https://operation.api.cloud.yandex.net", alias="operationsURL")
+    """The Operation service base URL, for following the rollback operation (https, or http to loopback)."""
+    iam_url: HttpsURL = Field(default="https://iam.api.cloud.yandex.net", alias="iamURL")
+    """The IAM API base URL: turns a service-account key into an IAM token (https, or http to loopback)."""
+
+
+PROVIDER_MISSING = "spec.provider must set one of facets, vector or yandexServerlessContainer"
+PROVIDER_TOO_MANY = "spec.provider must set only one of facets, vector or yandexServerlessContainer"
+_PROVIDER_SET = "[has(self.facets), has(self.vector), has(self.yandexServerlessContainer)]"
 
 
 class ProviderSpec(_Spec):
     """Which provider performs the rollback and on what; exactly one key is set."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel_rule(f"{_PROVIDER_SET}.exists(x, x)", PROVIDER_MISSING, reason="FieldValueRequired"),
+            cel_rule(
+                f"{_PROVIDER_SET}.filter(x, x).size() <= 1", PROVIDER_TOO_MANY, reason="FieldValueForbidden"
+            ),
+        )
+    )
 
     facets: FacetsProvider | None = None
     """A Facets.cloud resource (environment, resource type and name)."""
@@ -81,6 +192,15 @@ class ProviderSpec(_Spec):
     """A Vector Pro environment."""
     yandex_serverless_container: YandexServerlessContainerProvider | None = None
     """A Yandex Cloud Serverless Container."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ProviderSpec:
+        count = sum(
+            block is not None for block in (self.facets, self.vector, self.yandex_serverless_container)
+        )
+        if count != 1:
+            raise ValueError(PROVIDER_MISSING if count == 0 else PROVIDER_TOO_MANY)
+        return self
 
     @property
     def name(self) -> str:
@@ -102,35 +222,63 @@ class ProviderSpec(_Spec):
 class SecretRef(_Spec):
     """A Secret in the same namespace as the RollbackRequest."""
 
-    name: str
-    """The Secret's name."""
+    name: KubeName
+    """The Secret's name (a Kubernetes object name: lowercase letters, digits, '-' and '.')."""
+
+
+TARGET_BOTH = "spec.target may set version or stepsBack, not both"
 
 
 class Target(_Spec):
     """Which earlier version to return to; at most one key. Default: one step back."""
 
-    version: str | None = None
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel_rule("!(has(self.version) && has(self.stepsBack))", TARGET_BOTH, reason="FieldValueForbidden")
+        )
+    )
+
+    version: Identifier | None = None
     """An exact version: Facets versionId, Vector deployment id or Yandex revision id."""
-    steps_back: int | None = None
+    steps_back: int | None = Field(default=None, ge=1, le=STEPS_BACK_MAX, strict=True)
     """The version that was live N versions before the current one (1..50)."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Target:
+        if self.version is not None and self.steps_back is not None:
+            raise ValueError(TARGET_BOTH)
+        return self
+
+
+SPEC_IMMUTABLE = "spec is immutable; create a new RollbackRequest"
 
 
 class RollbackRequestSpec(_Spec):
     """What to roll back, where to, and why. Immutable after creation."""
 
-    reason: str
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel_rule("self == oldSelf", SPEC_IMMUTABLE, reason="FieldValueForbidden")
+        )
+    )
+
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH)
     """Why this rollback happens; copied into events (1..1024 characters)."""
     provider: ProviderSpec
-    """The provider and the resource to roll back."""
+    """The provider and the resource to roll back; exactly one of its keys is set."""
     credentials_secret_ref: SecretRef
     """The Secret, in this namespace, holding the provider credentials."""
-    target: Target = Field(default_factory=lambda: Target(steps_back=1))
+    target: Target = Field(
+        default_factory=lambda: Target(steps_back=1), json_schema_extra={"default": {"stepsBack": 1}}
+    )
     """The version to return to; defaults to one step back."""
-    expected_current_version: str | None = None
+    expected_current_version: Identifier | None = None
     """If set, fail unless this is the live version when resolving."""
-    dry_run: bool = False
+    dry_run: bool = Field(default=False, strict=True)
     """Resolve and report the target only; never trigger a rollback."""
-    timeout_seconds: int = 1800
+    timeout_seconds: int = Field(
+        default=DEFAULT_TIMEOUT_SECONDS, ge=TIMEOUT_SECONDS_MIN, le=TIMEOUT_SECONDS_MAX, strict=True
+    )
     """Seconds from the trigger to a terminal provider state before the request fails (10..86400)."""
 
 
@@ -240,7 +388,10 @@ class RollbackRequestStatus(_Status):
     """When the request reached a terminal phase."""
     message: str | None = None
     """A human summary of the latest step."""
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
     """Resolved, Triggered, Ready, Reconciling and Stalled."""
 
     @property

@@ -14,16 +14,16 @@ import httpx
 
 from rollback_operator.models import ProviderSpec
 from rollback_operator.providers.base import Provider
-from rollback_operator.providers.facets import FacetsAdapter
 from rollback_operator.providers.http import RetryPolicy
-from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.providers.yandex import YandexAdapter
 
-ADAPTERS: dict[str, Any] = {
-    FacetsAdapter.name: FacetsAdapter,
-    VectorAdapter.name: VectorAdapter,
-    YandexAdapter.name: YandexAdapter,
-}
+
+def adapter_classes() -> dict[str, Any]:
+    """Every adapter class by provider name (imported here so one module's import error stays local)."""
+    from rollback_operator.providers.facets import FacetsAdapter
+    from rollback_operator.providers.vector import VectorAdapter
+    from rollback_operator.providers.yandex import YandexAdapter
+
+    return {cls.name: cls for cls in (FacetsAdapter, VectorAdapter, YandexAdapter)}
 
 
 @dataclass
@@ -40,7 +40,9 @@ class Registry:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Registry:
         """Build every adapter with the same retry policy (and transport, in tests)."""
-        return cls({name: adapter(retry=retry, transport=transport) for name, adapter in ADAPTERS.items()})
+        return cls(
+            {name: adapter(retry=retry, transport=transport) for name, adapter in adapter_classes().items()}
+        )
 
     def for_spec(self, spec: ProviderSpec) -> tuple[Provider[Any], Any]:
         """The adapter for this provider block, and the block itself."""

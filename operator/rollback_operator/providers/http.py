@@ -121,7 +121,7 @@ class ProviderHTTP:
         """Close the underlying client."""
         await self.client.aclose()
 
-    async def request(  # noqa: PLR0913 - one explicit keyword per concern reads best here
+    async def request(
         self,
         method: str,
         url: str,

@@ -194,9 +194,9 @@ class SandboxServer:
 
     async def start(self) -> None:
         """Start serving in the running event loop; picks a free port when ``port`` is 0."""
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server  # aiohttp exposes the bound port only through the server
         assert server is not None
@@ -211,11 +211,18 @@ class SandboxServer:
     def start_in_thread(self) -> None:
         """Serve from a daemon thread with its own event loop (for sync tests and tools)."""
         started = threading.Event()
+        failure: list[BaseException] = []
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            started.set()
+            try:
+                self._loop.run_until_complete(self.start())
+            except BaseException as exc:  # handed to the starting thread below
+                failure.append(exc)
+                self._loop.close()
+                return
+            finally:
+                started.set()
             self._loop.run_forever()
             self._loop.run_until_complete(self.stop())
             self._loop.close()
@@ -224,6 +231,8 @@ class SandboxServer:
         self._thread.start()
         if not started.wait(10):
             raise RuntimeError("sandbox did not start within 10 s")
+        if failure:
+            raise RuntimeError("sandbox failed to start") from failure[0]
 
     def stop_thread(self) -> None:
         """Stop a server started with ``start_in_thread``."""

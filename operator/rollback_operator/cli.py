@@ -1,0 +1,104 @@
+"""The ``rollback-operator`` command: ``run`` the operator, or serve the provider ``sandbox``.
+
+``run`` connects with the in-cluster config or the current kubeconfig, watches the given
+namespaces (or all), serves liveness at ``/healthz`` and Prometheus metrics at ``/metrics``, and
+logs as text or JSON. kopf's own choices (standalone, own annotation prefix, no scanning) are
+made in ``handlers.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from rollback_operator import __version__
+from rollback_operator.config import Settings, Timing, allowed_endpoints, default_identity
+
+
+def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="run the operator against the current cluster")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
+    run.add_argument("--allowed-endpoint", action="append", default=[], metavar="URL",
+                     help="also allow provider URLs under this prefix (repeatable)")
+    run.add_argument("--log-format", choices=["plain", "json"], default="plain")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("--health-address", default="0.0.0.0", help="bind address of /healthz and /metrics")  # noqa: S104
+    run.add_argument("--health-port", type=int, default=8080, help="port of /healthz")
+    run.add_argument("--metrics-port", type=int, default=9090, help="port of /metrics (0: off)")
+    run.add_argument("--identity", default=None, help="this instance's name in claims (default: host/pid/random)")
+    run.add_argument("--max-concurrent", type=int, default=200, help="requests worked on at once")
+    timing = run.add_argument_group("timing (seconds)")
+    defaults = Timing()
+    for name in ("claim_grace", "settle", "poll_initial", "poll_max", "retry_initial", "retry_max", "queue_recheck"):
+        timing.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="rollback-operator", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _run_parser(sub)
+    sandbox = sub.add_parser("sandbox", help="serve local sandboxes of the three provider APIs")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--facets-port", type=int, default=8701)
+    sandbox.add_argument("--vector-port", type=int, default=8702)
+    sandbox.add_argument("--yandex-port", type=int, default=8703)
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The reconciler's settings from the ``run`` arguments."""
+    names = ("claim_grace", "settle", "poll_initial", "poll_max", "retry_initial", "retry_max", "queue_recheck")
+    timing = Timing(**{name: getattr(args, name) for name in names})
+    return Settings(
+        identity=args.identity or default_identity(),
+        allowed=allowed_endpoints(args.allowed_endpoint),
+        timing=timing,
+        max_concurrent=args.max_concurrent,
+    )
+
+
+def run_operator(args: argparse.Namespace) -> int:
+    """Run kopf with our handlers until SIGTERM/SIGINT."""
+    import kopf
+    import prometheus_client
+
+    from rollback_operator import handlers  # noqa: F401 - registers the handlers
+
+    kopf.configure(
+        verbose=args.verbose,
+        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not args.verbose:  # kopf logs every handled watch event at INFO; keep that for --verbose
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    if args.metrics_port:
+        prometheus_client.start_http_server(args.metrics_port, addr=args.health_address)
+    kopf.run(
+        standalone=True,
+        clusterwide=not args.namespace,
+        namespaces=args.namespace,
+        liveness_endpoint=f"http://{args.health_address}:{args.health_port}/healthz",
+        memo=kopf.Memo(settings=settings_from(args)),
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rollback-operator`` console script."""
+    args = parse(argv)
+    if args.command == "run":
+        return run_operator(args)
+    from rollback_operator.sandbox.serve import serve
+
+    return serve(host=args.host, ports={"facets": args.facets_port, "vector": args.vector_port,
+                                        "yandex": args.yandex_port})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

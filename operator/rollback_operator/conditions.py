@@ -1,0 +1,141 @@
+"""Condition types, reasons and the one table that maps a request's situation to its status.
+
+The reconciler never builds conditions by hand: it names a ``Situation`` (phase + reason +
+message) and ``render`` turns it into the full list of five conditions, keeping each condition's
+``lastTransitionTime`` unless its status flips. kstatus (Flux), Argo CD and ``kubectl wait`` read
+these: ``Ready`` is the summary, ``Reconciling`` is True while work remains, ``Stalled`` is True on
+a terminal failure. Pure functions; used by the reconciler and its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rollback_operator.models import Condition, ConditionStatus, Phase
+
+RESOLVED, TRIGGERED, READY, RECONCILING, STALLED = "Resolved", "Triggered", "Ready", "Reconciling", "Stalled"
+TYPES = (RESOLVED, TRIGGERED, READY, RECONCILING, STALLED)
+
+T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+
+
+class Reason:
+    """Every CamelCase reason the operator writes."""
+
+    PENDING = "Pending"
+    RESOLVING = "Resolving"
+    TARGET_RESOLVED = "TargetResolved"
+    ALREADY_AT_TARGET = "AlreadyAtTarget"
+    WAITING_FOR_TARGET = "WaitingForTarget"
+    CLAIMED = "Claimed"
+    ROLLBACK_TRIGGERED = "RollbackTriggered"
+    DRY_RUN = "DryRun"
+    DRY_RUN_SUCCEEDED = "DryRunSucceeded"
+    OUTCOME_UNKNOWN = "OutcomeUnknown"
+    IN_PROGRESS = "InProgress"
+    ROLLBACK_SUCCEEDED = "RollbackSucceeded"
+    ROLLBACK_FAILED = "RollbackFailed"
+    TIMED_OUT = "TimedOut"
+    INVALID_SPEC = "InvalidSpec"
+    PROGRESSING = "Progressing"
+    FINISHED = "Finished"
+    NO_FAILURE = "NoFailure"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Where a request stands: the phase, the reason that explains it, and a human message."""
+
+    phase: Phase
+    reason: str
+    message: str
+    triggered: bool = False
+    """Whether the provider accepted the rollback (decides Resolved/Triggered after a failure)."""
+
+    @property
+    def terminal(self) -> bool:
+        """Succeeded, Failed or Unknown."""
+        return self.phase in (Phase.SUCCEEDED, Phase.FAILED, Phase.UNKNOWN)
+
+
+Row = tuple[ConditionStatus, str]
+
+
+def _rows(s: Situation) -> dict[str, Row]:
+    """The (status, reason) of each condition type for a situation: the contract's table."""
+    working = {RECONCILING: (T, Reason.PROGRESSING), STALLED: (F, Reason.NO_FAILURE)}
+    finished = {RECONCILING: (F, Reason.FINISHED), STALLED: (F, Reason.NO_FAILURE)}
+    match s.phase:
+        case Phase.PENDING | Phase.RESOLVING | Phase.WAITING:
+            resolved = (F, s.reason) if s.reason != Reason.WAITING_FOR_TARGET else (U, s.reason)
+            trig = (F, Reason.WAITING_FOR_TARGET if s.phase is Phase.WAITING else Reason.PENDING)
+            return {RESOLVED: resolved, TRIGGERED: trig, READY: (F, Reason.IN_PROGRESS), **working}
+        case Phase.IN_PROGRESS:
+            trig = (T, Reason.ROLLBACK_TRIGGERED) if s.triggered else (U, Reason.CLAIMED)
+            return {
+                RESOLVED: (T, Reason.TARGET_RESOLVED),
+                TRIGGERED: trig,
+                READY: (F, Reason.IN_PROGRESS),
+                **working,
+            }
+        case Phase.SUCCEEDED:
+            return {**_succeeded(s), **finished}
+        case Phase.UNKNOWN:
+            unknown = (F, Reason.OUTCOME_UNKNOWN)
+            stalled = {STALLED: (T, Reason.OUTCOME_UNKNOWN), RECONCILING: (F, Reason.FINISHED)}
+            return {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: unknown, READY: unknown, **stalled}
+        case _:
+            return _failed(s)
+
+
+def _succeeded(s: Situation) -> dict[str, Row]:
+    if s.reason == Reason.DRY_RUN_SUCCEEDED:
+        return {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: (F, Reason.DRY_RUN), READY: (T, s.reason)}
+    if s.reason == Reason.ALREADY_AT_TARGET:
+        return {RESOLVED: (T, s.reason), TRIGGERED: (F, s.reason), READY: (T, s.reason)}
+    ok = (T, Reason.TARGET_RESOLVED)
+    return {RESOLVED: ok, TRIGGERED: (T, Reason.ROLLBACK_TRIGGERED), READY: (T, Reason.ROLLBACK_SUCCEEDED)}
+
+
+def _failed(s: Situation) -> dict[str, Row]:
+    stalled = {STALLED: (T, s.reason), RECONCILING: (F, Reason.FINISHED)}
+    if s.triggered:
+        trig = (T, Reason.ROLLBACK_TRIGGERED)
+        return {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: trig, READY: (F, s.reason), **stalled}
+    return {RESOLVED: (F, s.reason), TRIGGERED: (F, s.reason), READY: (F, s.reason), **stalled}
+
+
+def render(
+    situation: Situation,
+    *,
+    previous: Sequence[Condition],
+    generation: int | None,
+    now: datetime,
+) -> list[Condition]:
+    """All five conditions for ``situation``; ``lastTransitionTime`` moves only on a status flip."""
+    before = {c.type: c for c in previous}
+    rows = _rows(situation)
+    out = []
+    for kind in TYPES:
+        status, reason = rows[kind]
+        old = before.get(kind)
+        since = old.last_transition_time if old is not None and old.status == status else now
+        message = situation.message if kind in (READY, STALLED) or reason == situation.reason else ""
+        out.append(
+            Condition(
+                type=kind,
+                status=status,
+                reason=reason,
+                message=message,
+                last_transition_time=since,
+                observed_generation=generation,
+            )
+        )
+    return out
+
+
+def ready_reason(conditions: Sequence[Condition]) -> str | None:
+    """The Ready condition's reason (the REASON printer column), if present."""
+    return next((c.reason for c in conditions if c.type == READY), None)

@@ -1,0 +1,103 @@
+"""Operator settings: the endpoint allow-list, timing, identity. Built once by the CLI.
+
+The allow-list protects credentials: a spec may name any URL, but the operator sends a request
+(and with it a Secret's value) only to URLs that match an allowed prefix. A prefix matches when
+the scheme and port are equal, the host is equal (or, for ``https://*.example.com``, a subdomain
+of it) and the URL's path starts at a path-segment boundary of the prefix's path.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+DEFAULT_ALLOWED_ENDPOINTS = (
+    "https://*.console.facets.cloud",
+    "https://api.builtfast.com",
+    "https://serverless-containers.api.cloud.yandex.net",
+    "https://operation.api.cloud.yandex.net",
+    "https://iam.api.cloud.yandex.net",
+)
+ENV_ALLOWED_ENDPOINTS = "ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS"
+
+
+def _port(scheme: str, port: int | None) -> int:
+    return port if port is not None else (443 if scheme == "https" else 80)
+
+
+def _host_matches(pattern: str, host: str) -> bool:
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return host == pattern
+
+
+def endpoint_allowed(url: str, allowed: Iterable[str]) -> bool:
+    """True when ``url`` falls under one of the ``allowed`` prefixes (see the module docstring)."""
+    try:
+        target = urlsplit(url)
+        target_port = _port(target.scheme, target.port)
+    except ValueError:
+        return False
+    host = (target.hostname or "").lower()
+    for prefix in allowed:
+        rule = urlsplit(prefix.strip())
+        if rule.scheme != target.scheme or not _host_matches((rule.hostname or "").lower(), host):
+            continue
+        if _port(rule.scheme, rule.port) != target_port:
+            continue
+        base = rule.path.rstrip("/")
+        if target.path == base or target.path.startswith(base + "/") or not base:
+            return True
+    return False
+
+
+def allowed_endpoints(extra: Iterable[str] = (), *, environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The default allow-list plus entries from the environment variable and the CLI flag."""
+    env = (environ if environ is not None else dict(os.environ)).get(ENV_ALLOWED_ENDPOINTS, "")
+    added = [e.strip() for e in env.split(",") if e.strip()] + [e.strip() for e in extra if e.strip()]
+    return DEFAULT_ALLOWED_ENDPOINTS + tuple(added)
+
+
+def default_identity() -> str:
+    """This operator instance's name in claims: host, pid and a random suffix (unique per process)."""
+    return f"{socket.gethostname()}/{os.getpid()}/{random.randrange(16**6):06x}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How patiently the reconciler waits; tests shorten these."""
+
+    claim_grace: float = 30.0
+    """A claim without a handle, held by another instance, is recovered only after this many seconds;
+    the claimant sends its trigger only within the first half of it."""
+    settle: float = 3.0
+    """After an ambiguous trigger by this process, wait this long before asking the provider."""
+    poll_initial: float = 1.0
+    poll_max: float = 15.0
+    retry_initial: float = 1.0
+    retry_max: float = 30.0
+    queue_recheck: float = 5.0
+    """How often a waiting request re-checks its turn even without a wake-up."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the reconciler needs to know about this operator instance."""
+
+    identity: str = field(default_factory=default_identity)
+    allowed: tuple[str, ...] = DEFAULT_ALLOWED_ENDPOINTS
+    timing: Timing = field(default_factory=Timing)
+    max_concurrent: int = 200
+    """Requests actively resolved, triggered or polled at once (others show Pending)."""
+
+
+def backoff(initial: float, maximum: float, factor: float = 1.6) -> Iterator[float]:
+    """Delays growing by ``factor`` up to ``maximum``, each jittered by ±20%."""
+    delay = initial
+    while True:
+        yield delay * random.uniform(0.8, 1.2)
+        delay = min(maximum, delay * factor)

@@ -1,0 +1,132 @@
+"""The operator's own Kubernetes API calls: read a request, write its status, read a Secret, post Events.
+
+kopf watches; everything the reconciler writes goes through ``KubeAPI`` (kubernetes_asyncio), so
+the writes are explicit and countable: status merge-patches (optionally guarded by
+``metadata.resourceVersion``, which makes the claim a fencing token: a stale writer gets 409) and
+core/v1 Events. Secret values are decoded here and handed over as a plain mapping; they are
+never logged. Built once at startup by ``handlers.py``; used by ``reconciler.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from rollback_operator.errors import Conflict, Gone, ProviderUnavailable
+from rollback_operator.models import GROUP, KIND, PLURAL, VERSION
+
+log = logging.getLogger(__name__)
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _api_failure(exc: ApiException, what: str) -> Exception:
+    if exc.status == 404:
+        return Gone(what)
+    if exc.status == 409:
+        return Conflict(what)
+    # The API server is down or overloaded: the reconciler retries like any transient failure.
+    return ProviderUnavailable(f"Kubernetes API: {what}: HTTP {exc.status} {exc.reason}")
+
+
+class KubeAPI:
+    """Async access to RollbackRequests, their Secrets and Events."""
+
+    def __init__(self, api: client.ApiClient, *, component: str, instance: str) -> None:
+        self._api = api
+        # The generated clients' bundled stubs lack the runtime's ``_content_type`` keyword and
+        # accept plain dict bodies only at runtime; typed as Any here, in the one module using them.
+        self._custom: Any = client.CustomObjectsApi(api)
+        self._core: Any = client.CoreV1Api(api)
+        self.component = component
+        self.instance = instance
+
+    @classmethod
+    async def connect(cls, *, component: str, instance: str) -> KubeAPI:
+        """Connect with the in-cluster config when present, else the current kubeconfig."""
+        try:
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+            configuration = None
+        except config.ConfigException:
+            configuration = client.Configuration()
+            await config.load_kube_config(client_configuration=configuration)
+        return cls(client.ApiClient(configuration), component=component, instance=instance)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._api.close()
+
+    async def get(self, namespace: str, name: str) -> dict[str, Any]:
+        """The RollbackRequest as a plain dict; ``Gone`` if it was deleted."""
+        try:
+            body: dict[str, Any] = await self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, name
+            )
+        except ApiException as exc:
+            raise _api_failure(exc, f"get {namespace}/{name}") from exc
+        return body
+
+    async def patch_status(
+        self, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        """Merge ``status`` into the status subresource; guarded when ``resource_version`` is given."""
+        patch: dict[str, Any] = {"status": dict(status)}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
+        try:
+            body: dict[str, Any] = await self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, PLURAL, name, patch, _content_type=MERGE_PATCH
+            )
+        except ApiException as exc:
+            raise _api_failure(exc, f"patch status of {namespace}/{name}") from exc
+        return body
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The Secret's data, decoded; None when the Secret does not exist."""
+        try:
+            secret = await self._core.read_namespaced_secret(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise _api_failure(exc, f"read Secret {namespace}/{name}") from exc
+        data: dict[str, str] = {}
+        for key, value in (secret.data or {}).items():
+            try:
+                data[key] = base64.b64decode(value).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                log.warning("Secret %s/%s: key %s is not UTF-8 text; ignored", namespace, name, key)
+        return data
+
+    async def post_event(self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
+        """Post a core/v1 Event about ``obj``; failures are logged, never raised (events are advisory)."""
+        meta = obj["metadata"]
+        now = datetime.now(UTC)
+        event = {
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": KIND,
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "type": type_,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": self.component},
+            "reportingComponent": self.component,
+            "reportingInstance": self.instance[:128],
+            "firstTimestamp": now.isoformat(),
+            "lastTimestamp": now.isoformat(),
+            "count": 1,
+        }
+        try:
+            await self._core.create_namespaced_event(meta["namespace"], event)
+        except (ApiException, OSError) as exc:
+            log.warning("could not post event %s for %s/%s: %s", reason, meta["namespace"], meta["name"], exc)

@@ -1,0 +1,107 @@
+"""A request through each provider ends as the contract says: status, conditions, events, sandbox.
+
+The operator runs as a real process against the real API server; the provider is a real HTTP
+sandbox. Every test checks the provider's side too: exactly the expected number of rollbacks.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rollback_operator.sandbox.serve import Sandboxes
+from tests.support.controlplane import ControlPlane
+from tests.support.operator import OperatorProcess
+from tests.support.rollbacks import Requests, condition, manifest
+from tests.support.scenarios import Scenario, World
+
+PROVIDERS = ["facets", "vector", "yandex"]
+
+
+def _target(sandboxes: Sandboxes, provider: str) -> Scenario:
+    world = World(sandboxes)
+    scenario = world.scenario(provider)
+    world.apply()
+    return scenario
+
+
+def _submit(requests_: Requests, scenario: Scenario, name: str, **spec: object) -> None:
+    requests_.secret(f"{name}-creds", scenario.secret)
+    requests_.create(manifest(name, scenario.provider, secret=f"{name}-creds", **spec))
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_rollback_one_step_back_succeeds_and_reaches_the_provider_once(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess, cluster: ControlPlane
+) -> None:
+    scenario = _target(sandboxes, provider)
+    _submit(requests_, scenario, "one-back")
+
+    cluster.kubectl("wait", "--for=condition=Ready", "rbr/one-back", "-n", requests_.namespace,
+                    "--timeout=60s", timeout=70)
+    status = requests_.status("one-back")
+
+    assert status["phase"] == "Succeeded"
+    assert status["currentVersion"] == scenario.live
+    assert status["targetVersion"] == scenario.earlier[0]
+    assert status["resolution"].startswith("stepsBack=1: newest of")
+    assert status["operation"]["id"] and status["operation"]["state"] == "Succeeded"
+    assert status["operation"]["claimedAt"] <= status["operation"]["triggeredAt"]
+    assert condition(status, "Ready")["reason"] == "RollbackSucceeded"
+    assert condition(status, "Triggered")["status"] == "True"
+    assert condition(status, "Reconciling")["status"] == "False"
+    assert condition(status, "Stalled")["status"] == "False"
+    assert all(c["observedGeneration"] == 1 for c in status["conditions"])
+    assert scenario.rollbacks(sandboxes) == 1
+    reasons = [e.reason for e in requests_.events("one-back")]
+    assert reasons == ["RollbackTriggered", "RollbackSucceeded"]
+    triggered = requests_.events("one-back")[0]
+    assert "test rollback one-back" in triggered.message  # the spec's reason travels with the event
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_explicit_version_and_steps_back_pick_the_named_versions(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
+) -> None:
+    world = World(sandboxes)
+    first, second = world.scenario(provider), world.scenario(provider)
+    world.apply()
+    _submit(requests_, first, "exact", target={"version": first.earlier[2]})
+    _submit(requests_, second, "two-back", target={"stepsBack": 2})
+
+    exact, two_back = requests_.wait_terminal("exact"), requests_.wait_terminal("two-back")
+
+    assert (exact["phase"], exact["targetVersion"]) == ("Succeeded", first.earlier[2])
+    assert exact["resolution"].startswith(f"version={first.earlier[2]}: 3rd newest of")
+    assert (two_back["phase"], two_back["targetVersion"]) == ("Succeeded", second.earlier[1])
+    assert (first.rollbacks(sandboxes), second.rollbacks(sandboxes)) == (1, 1)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_dry_run_resolves_and_reports_without_rolling_back(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
+) -> None:
+    scenario = _target(sandboxes, provider)
+    _submit(requests_, scenario, "dry", dryRun=True)
+
+    status = requests_.wait_terminal("dry")
+
+    assert status["phase"] == "Succeeded"
+    assert status["targetVersion"] == scenario.earlier[0]
+    assert condition(status, "Ready") | {"lastTransitionTime": None} == condition(status, "Ready") | {
+        "lastTransitionTime": None, "status": "True", "reason": "DryRunSucceeded"}
+    assert condition(status, "Triggered")["reason"] == "DryRun"
+    assert "operation" not in status
+    assert scenario.rollbacks(sandboxes) == 0
+
+
+def test_a_target_that_is_already_live_succeeds_without_a_call(
+    sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
+) -> None:
+    scenario = _target(sandboxes, "vector")
+    _submit(requests_, scenario, "already", target={"version": scenario.live})
+
+    status = requests_.wait_terminal("already")
+
+    assert status["phase"] == "Succeeded"
+    assert condition(status, "Ready")["reason"] == "AlreadyAtTarget"
+    assert scenario.rollbacks(sandboxes) == 0

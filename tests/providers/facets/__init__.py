@@ -1,0 +1,1 @@
+"""Tests of the Facets.cloud adapter, its sandbox, and the sandbox against the official SDK."""

@@ -1,0 +1,1 @@
+"""Contract tests of the Yandex Serverless Containers adapter against its sandbox."""

@@ -1,0 +1,86 @@
+"""Helpers for tests that drive RollbackRequests through the real API server.
+
+``Requests`` wraps the sync Kubernetes client for one namespace: create Secrets and requests,
+read status and events, and wait for a condition with a deadline (polling the API server,
+never sleeping blindly).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kubernetes
+
+GROUP, VERSION, PLURAL = "rollback.dev", "v1alpha1", "rollbackrequests"
+
+
+def manifest(name: str, provider: Mapping[str, Any], *, secret: str, **spec: Any) -> dict[str, Any]:
+    """A RollbackRequest body; ``spec`` keys are camelCase as on the wire."""
+    body: dict[str, Any] = {"reason": f"test rollback {name}", "provider": dict(provider),
+                            "credentialsSecretRef": {"name": secret}}
+    body.update(spec)
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "RollbackRequest",
+            "metadata": {"name": name}, "spec": body}
+
+
+class Requests:
+    """RollbackRequests, Secrets and Events of one namespace."""
+
+    def __init__(self, api: kubernetes.client.ApiClient, namespace: str) -> None:
+        self.namespace = namespace
+        self.custom = kubernetes.client.CustomObjectsApi(api)
+        self.core = kubernetes.client.CoreV1Api(api)
+
+    def secret(self, name: str, data: Mapping[str, str]) -> None:
+        """Create a Secret with ``data`` (plain strings)."""
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        body = {"metadata": {"name": name}, "data": encoded}
+        self.core.create_namespaced_secret(self.namespace, body)
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a RollbackRequest."""
+        created: dict[str, Any] = self.custom.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, body)
+        return created
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The current object."""
+        obj: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+        return obj
+
+    def status(self, name: str) -> dict[str, Any]:
+        """The current status (empty dict before the operator wrote any)."""
+        return dict(self.get(name).get("status") or {})
+
+    def wait(self, name: str, predicate: Callable[[dict[str, Any]], bool], *, timeout: float = 30,
+             what: str = "the expected status") -> dict[str, Any]:
+        """Poll until ``predicate(status)`` holds; fail with the last status seen."""
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = self.status(name)
+            if predicate(status):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"{name}: no {what} within {timeout}s; last status: {status}")
+
+    def wait_phase(self, name: str, *phases: str, timeout: float = 30) -> dict[str, Any]:
+        """Poll until the phase is one of ``phases``."""
+        return self.wait(name, lambda s: s.get("phase") in phases, timeout=timeout, what=f"phase in {phases}")
+
+    def wait_terminal(self, name: str, timeout: float = 30) -> dict[str, Any]:
+        """Poll until Succeeded, Failed or Unknown."""
+        return self.wait_phase(name, "Succeeded", "Failed", "Unknown", timeout=timeout)
+
+    def events(self, name: str) -> list[Any]:
+        """Events about the request, oldest first."""
+        listed = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")
+        return sorted(listed.items, key=lambda e: int(e.metadata.resource_version))  # etcd's write order
+
+
+def condition(status: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The condition of type ``kind`` (empty dict if absent)."""
+    return next((c for c in status.get("conditions", []) if c["type"] == kind), {})
