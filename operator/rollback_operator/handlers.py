@@ -103,11 +103,15 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.index(GROUP, VERSION, PLURAL)
 def rollback_queue(body: kopf.Body, memo: kopf.Memo, **_: Any) -> Any:
-    """Unfinished requests by provider target, for the per-target queue."""
+    """Unfinished requests by provider target, for the per-target queue.
+
+    Returns ``{}`` (not None) for finished requests: kopf keeps an object's previous index value
+    when the function returns None, and replaces it only with a mapping.
+    """
     raw = dict(body)
     if (raw.get("status") or {}).get("phase") in TERMINAL_PHASES:
-        return None
-    return queue_entry(raw, memo.runtime.reconciler.target_key(raw))
+        return {}
+    return queue_entry(raw, memo.runtime.reconciler.target_key(raw)) or {}
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

@@ -44,9 +44,25 @@ def _get(cluster: ControlPlane, *, name: str, namespace: str) -> dict[str, Any]:
     return document
 
 
-def _full_status() -> RollbackRequestStatus:
-    """A status with every field set, as the operator writes it at the end of a rollback."""
-    operation = Operation(
+def _condition(kind: str, status: ConditionStatus, reason: str) -> Condition:
+    return Condition(
+        type=kind,
+        status=status,
+        reason=reason,
+        message=f"{kind}: {reason}",
+        last_transition_time=T0,
+        observed_generation=1,
+    )
+
+
+FULL_STATUS = RollbackRequestStatus(  # every field set, as the operator writes it after a rollback
+    observed_generation=1,
+    phase=Phase.SUCCEEDED,
+    provider="facets",
+    current_version="v-42",
+    target_version="v-41",
+    resolution="version=v-41: 1st newest of 4 earlier versions",
+    operation=Operation(
         id="v-41-restored",
         idempotency_key="rbr-7f3a-1",
         claimed_at=T0,
@@ -55,39 +71,18 @@ def _full_status() -> RollbackRequestStatus:
         triggered_at=T0 + timedelta(seconds=1),
         state=OperationState.SUCCEEDED,
         message="restored",
-    )
-    conditions = [
-        Condition(
-            type=kind,
-            status=ConditionStatus.TRUE,
-            reason=reason,
-            message=f"{kind} ok",
-            last_transition_time=T0,
-            observed_generation=1,
-        )
-        for kind, reason in (
-            ("Resolved", "TargetResolved"),
-            ("Triggered", "RollbackTriggered"),
-            ("Ready", "RollbackSucceeded"),
-        )
-    ] + [
-        Condition(
-            type="Reconciling", status=ConditionStatus.FALSE, reason="Progressing", last_transition_time=T0
-        )
-    ]
-    return RollbackRequestStatus(
-        observed_generation=1,
-        phase=Phase.SUCCEEDED,
-        provider="facets",
-        current_version="v-42",
-        target_version="v-41",
-        resolution="version=v-41: 1st newest of 4 earlier versions",
-        operation=operation,
-        started_at=T0,
-        completed_at=T0 + timedelta(seconds=5),
-        message="rolled back to v-41",
-        conditions=conditions,
-    )
+    ),
+    started_at=T0,
+    completed_at=T0 + timedelta(seconds=5),
+    message="rolled back to v-41",
+    conditions=[
+        _condition("Resolved", ConditionStatus.TRUE, "TargetResolved"),
+        _condition("Triggered", ConditionStatus.TRUE, "RollbackTriggered"),
+        _condition("Ready", ConditionStatus.TRUE, "RollbackSucceeded"),
+        _condition("Reconciling", ConditionStatus.FALSE, "Finished"),
+        _condition("Stalled", ConditionStatus.FALSE, "NoFailure"),
+    ],
+)
 
 
 CHANGES = {  # each key names the object the change is tried on
@@ -146,10 +141,9 @@ def test_the_status_subresource_takes_a_full_status_and_never_touches_spec(
 ) -> None:
     _create(cluster, name="status", namespace=namespace)
     before = _get(cluster, name="status", namespace=namespace)
-    status = _full_status()
     body = {
         "spec": {"reason": "sneaked in"},
-        "status": status.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "status": FULL_STATUS.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
 
     CustomObjectsApi(k8s_api).patch_namespaced_custom_object_status(
@@ -159,7 +153,7 @@ def test_the_status_subresource_takes_a_full_status_and_never_touches_spec(
     after = _get(cluster, name="status", namespace=namespace)
     assert after["spec"] == before["spec"]
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
-    assert RollbackRequestStatus.model_validate(after["status"]) == status
+    assert RollbackRequestStatus.model_validate(after["status"]) == FULL_STATUS
     assert RollbackRequestSpec.model_validate(after["spec"]).reason == ORIGINAL["reason"]
 
 
@@ -167,7 +161,7 @@ def test_kubectl_get_shows_provider_phase_target_and_ready_reason(
     cluster: ControlPlane, k8s_api: ApiClient, namespace: str
 ) -> None:
     _create(cluster, name="columns", namespace=namespace)
-    body = {"status": _full_status().model_dump(mode="json", by_alias=True, exclude_none=True)}
+    body = {"status": FULL_STATUS.model_dump(mode="json", by_alias=True, exclude_none=True)}
     CustomObjectsApi(k8s_api).patch_namespaced_custom_object_status(
         GROUP, VERSION, namespace, PLURAL, "columns", body
     )

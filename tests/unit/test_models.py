@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from rollback_operator.models import (
@@ -28,6 +29,7 @@ from rollback_operator.models import (
 from tests.api.cases import (
     INVALID,
     SAMPLE_NAMES,
+    SAMPLES,
     VALID,
     VECTOR,
     YANDEX,
@@ -79,6 +81,24 @@ def test_every_sample_is_a_rollback_request_that_round_trips_in_camel_case(name:
     assert "namespace" not in sample["metadata"]
     assert RollbackRequestSpec.model_validate(wire) == spec
     assert _without_defaults(wire, like=sample["spec"]) == sample["spec"]
+
+
+SECRET_KEYS = {  # api.md: which keys each provider reads from its Secret (yandex: either one)
+    "facets": [{"username", "token"}],
+    "vector": [{"token"}],
+    "yandexServerlessContainer": [{"iamToken"}, {"serviceAccountKey"}],
+}
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_every_sample_names_an_example_secret_with_its_providers_keys(name: str) -> None:
+    spec = RollbackRequestSpec.model_validate(load_sample(name)["spec"])
+    examples = yaml.safe_load_all((SAMPLES / "secrets.example.yaml").read_text())
+    secrets = {doc["metadata"]["name"]: set(doc["stringData"]) for doc in examples}
+
+    keys = secrets[spec.credentials_secret_ref.name]
+
+    assert any(required <= keys for required in SECRET_KEYS[spec.provider.name])
 
 
 def test_the_wire_is_camel_case_and_python_is_snake_case() -> None:

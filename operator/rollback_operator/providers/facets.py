@@ -27,7 +27,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -83,7 +83,8 @@ class _Snapshot(_Wire):
 class _Version(_Wire):
     id: str = Field(min_length=1)
     entity: _Snapshot | None = None
-    archive_date: str | None = None
+    archive_date: str | float | None = None
+    """ISO 8601 per the spec; Jackson may send epoch milliseconds instead."""
 
 
 class _HistoryMetadata(_Wire):
@@ -166,11 +167,13 @@ def _to_version(item: _Version) -> Version:
     return Version(id=item.id, created_at=created, label=", ".join(p for p in (name, archived) if p))
 
 
-def _timestamp(value: str | None) -> datetime | None:
-    """An ISO timestamp, or None: a label is not worth failing a rollback for."""
+def _timestamp(value: str | float | None) -> datetime | None:
+    """An ISO timestamp or epoch milliseconds, else None: not worth failing a rollback for."""
     try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
+        if isinstance(value, str):
+            return datetime.fromisoformat(value)
+        return datetime.fromtimestamp(value / 1000, UTC) if value else None
+    except (ValueError, OverflowError, OSError):
         return None
 
 
@@ -182,6 +185,29 @@ def _enough(target: Target, live: str | None) -> Callable[[Sequence[Version]], b
     # Without a reported live version the newest listed one plays that part, so one more.
     needed = (target.steps_back or 1) + (live is None)
     return lambda seen: sum(v.id != live for v in seen) >= needed
+
+
+def _newest_as_live(listed: Sequence[Version], target: Target) -> Resolution:
+    """Resolve when the resource history names no live version: the newest listed plays it."""
+    log.warning("facets resource history reports no live version; assuming the newest listed")
+    resolution = choose(current=listed[0].id, candidates=listed[1:], target=target)
+    note = "; live version assumed to be the newest listed (resource history reports none)"
+    return dataclasses.replace(resolution, explanation=resolution.explanation + note)
+
+
+def _check_restore_answer(response: httpx.Response) -> None:
+    """A 2xx restore answers a JSON object or nothing; anything else may be a proxy's page."""
+    if not response.content.strip():
+        return
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise OutcomeUnknown(
+            f"facets restore: HTTP {response.status_code} with a body that is not a JSON object; "
+            "the restore may or may not have happened"
+        )
 
 
 # --------------------------------------------------------------------------------- adapter
@@ -239,10 +265,7 @@ class FacetsAdapter:
             return choose(current=live, candidates=[v for v in listed if v.id != live], target=target)
         if not listed:
             raise TargetNotFound(f"the artifact history {artifact.versioning_key} lists no versions")
-        log.warning("facets resource history reports no live version; assuming the newest listed")
-        resolution = choose(current=listed[0].id, candidates=listed[1:], target=target)
-        note = "; live version assumed to be the newest listed (resource history reports none)"
-        return dataclasses.replace(resolution, explanation=resolution.explanation + note)
+        return _newest_as_live(listed, target)
 
     async def trigger(
         self, spec: FacetsProvider, creds: Credentials, resolution: Resolution, idempotency_key: str
@@ -250,16 +273,7 @@ class FacetsAdapter:
         """One restore request; Facets has no idempotency key, so it is never re-sent blindly."""
         url = f"{_api(spec)}/versions/{_q(resolution.target)}/restore"
         response = await self._call("POST", url, creds, operation="restore", idempotent=False)
-        if response.content.strip():
-            try:
-                body = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                body = None
-            if not isinstance(body, dict):
-                raise OutcomeUnknown(
-                    f"facets restore: HTTP {response.status_code} with a body that is not a JSON "
-                    "object; the restore may or may not have happened"
-                )
+        _check_restore_answer(response)
         return Handle(id=resolution.target, message=f"restored version {resolution.target}")
 
     async def poll(self, spec: FacetsProvider, creds: Credentials, handle: Handle) -> Progress:
@@ -283,7 +297,9 @@ class FacetsAdapter:
         """Whether a restore happened, judged by which version is live now."""
         live = await self._live_version(spec, creds)
         if live == resolution.target:
-            return Recovery(RecoveryState.TRIGGERED, Handle(id=resolution.target, message="found live"))
+            return Recovery(
+                RecoveryState.TRIGGERED, Handle(id=resolution.target, message="the target is live")
+            )
         if live is not None and live == resolution.current:
             return Recovery(RecoveryState.NOT_TRIGGERED)
         return Recovery(

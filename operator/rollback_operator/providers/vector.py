@@ -189,7 +189,7 @@ def _text(problems: Any) -> str:
     return str(problems)
 
 
-def parse(model: type[WireT], response: httpx.Response, *, what: str, expected: str) -> WireT:
+def _parse(model: type[WireT], response: httpx.Response, *, what: str, expected: str) -> WireT:
     """Read a JSON body into a wire model, or raise ``MalformedResponse`` saying what was expected."""
     body = decode_json(response, what=what)
     try:
@@ -203,7 +203,7 @@ def parse(model: type[WireT], response: httpx.Response, *, what: str, expected: 
 
 
 def _one(response: httpx.Response, *, what: str) -> _One:
-    return parse(_One, response, what=what, expected='{"data": {"id": ..., "status": ...}}')
+    return _parse(_One, response, what=what, expected='{"data": {"id": ..., "status": ...}}')
 
 
 def _auth(creds: Credentials) -> dict[str, str]:
@@ -452,7 +452,7 @@ class VectorAdapter:
             params={"page": page, "per_page": self.page_size},
         )
         expected = '{"data": [deployment, ...]} with each deployment\'s id and status'
-        return parse(_Page, response, what="vector list deployments", expected=expected)
+        return _parse(_Page, response, what="vector list deployments", expected=expected)
 
     async def _deployment(self, spec: VectorProvider, creds: Credentials, deployment_id: str) -> _Deployment:
         response = await self._get(spec, creds, "deployments", deployment_id, operation="get deployment")

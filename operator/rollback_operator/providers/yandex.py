@@ -7,7 +7,9 @@ Built once by the provider registry; the reconciler calls it through the ``Provi
   (and ``STATUS_UNSPECIFIED``) ones. Unknown statuses stay candidates, shown in the label.
 - ``trigger`` sends ``POST /containers/v1/containers/{id}:rollback`` with an ``Idempotency-Key``.
   Yandex answers a repeated key with the operation it already started, so this POST is the one
-  provider call in the project that is safe to re-send: ``http.py`` retries it like a read.
+  provider call in the project that is safe to re-send: ``http.py`` retries it like a read, and
+  when even the retries fail (``ProviderUnavailable``), calling ``trigger`` or ``recover`` again
+  with the same key is safe. Only an unreadable answer is ``OutcomeUnknown``.
 - ``recover`` therefore simply re-sends the same request. Either the rollback starts now, or the
   provider returns the earlier operation; both are ``TRIGGERED``. Only when the provider has no
   operation for the key and the target is already live (``FAILED_PRECONDITION``) can nobody tell

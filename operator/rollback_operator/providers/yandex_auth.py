@@ -14,6 +14,7 @@ Neither the private key nor an IAM token ever appears in a message or a log reco
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -150,6 +151,7 @@ def _load_private_key(text: str) -> tuple[str, RSAPrivateKey]:
     return pem, key
 
 
+@functools.lru_cache(maxsize=64)  # loading an RSA key takes tens of ms; every call needs the key
 def parse_service_account_key(text: str) -> ServiceAccountKey:
     """Read the authorized-key JSON; ``CredentialsInvalid`` says what is wrong, never the value."""
     try:

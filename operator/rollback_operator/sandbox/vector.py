@@ -68,10 +68,15 @@ class Settings:
     """How this sandbox resolves the points the Vector docs leave open."""
 
     step_seconds: float = 2.0
+    """Seconds a new deployment spends in ``pending``, then in ``deploying``/``running``."""
     success_status: int = 201
+    """The rollback's success code: 201 per the OpenAPI spec, 202 per the prose docs."""
     status_words: str = "deploying"
+    """``deploying`` (→ ``deployed``, as deployments do) or ``running`` (→ ``completed``)."""
     rollback_body: str = "openapi"
+    """The rollback answer's ``data``: the OpenAPI Deployment, or the prose docs' ``prose`` shape."""
     legacy_routes: bool = True
+    """Also answer the nested ``sites/{site}/environments/{env}/...`` routes."""
     rate_limit: int = 120
     """Requests per minute reported in ``X-RateLimit-*``; answered 429 beyond it when enforced."""
     enforce_rate_limit: bool = False
@@ -99,16 +104,20 @@ class Settings:
 
 @dataclass
 class Environment:
+    """A Vector environment; only ``active`` ones accept deployments and rollbacks."""
+
     id: str
     name: str
     status: str = "active"
     is_production: bool = False
-    site_id: str = "01jsite00000000000000000000"
+    site_id: str = "01jsite0000000000000000000"
     subdomain: str | None = None
 
 
 @dataclass
 class Deployment:
+    """A deployment record: seeded history, a forward deploy, or a rollback (``target`` set)."""
+
     id: str
     environment_id: str
     status: str
@@ -156,6 +165,7 @@ class VectorState(SandboxState):
     def _seed_deployment(self, env_id: str, item: dict[str, Any], *, hours_ago: int) -> None:
         created = item.get("created_at")
         when = datetime.fromisoformat(created) if created else self.clock() - timedelta(hours=hours_ago)
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
         extra = {k: v for k, v in item.items() if k not in ("id", "status", "created_at")}
         if set(extra) - _SEEDABLE:
             raise ValueError(f"unknown deployment fields: {sorted(set(extra) - _SEEDABLE)}")
@@ -189,6 +199,7 @@ class VectorState(SandboxState):
         return "failed" if failing else deployment.words[1]
 
     def busy(self, env_id: str) -> bool:
+        """Whether a deployment or rollback of the environment is still in progress."""
         return any(self.status_of(d) in BUSY for d in self.deployments.values() if d.environment_id == env_id)
 
     def start(self, env: Environment, actor: str, target: Deployment | None) -> Deployment:
@@ -482,9 +493,9 @@ def create_app(state: VectorState) -> web.Application:
     return build_app(state, add_routes)
 
 
-def demo_seed() -> dict[str, Any]:
-    """A production and a staging environment with a few weeks of history and a sample token."""
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+def demo_seed(now: datetime | None = None) -> dict[str, Any]:
+    """A production and a staging environment with a few weeks of history up to ``now``, and a token."""
+    now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
 
     def deployment(ulid: str, status: str, days: float, actor: str = "ci@example.com", **extra: Any) -> Any:
         return {

@@ -94,6 +94,7 @@ class YandexState(SandboxState):
                                             "failRollback": false}]}]}
 
         ``failRollback`` may be a string: the error message of a rollback to that revision.
+        Later seeds add to the state; a container seeded again is replaced with its revisions.
         """
         self.operation_seconds = float(data.get("operationSeconds", self.operation_seconds))
         self.iam.seed(data)
@@ -102,6 +103,9 @@ class YandexState(SandboxState):
 
     def _seed_container(self, data: dict[str, Any]) -> None:
         container_id, now = data["id"], time.time_ns()
+        for stale in [rid for rid, body in self.revisions.items() if body["containerId"] == container_id]:
+            del self.revisions[stale]  # a container seeded again is replaced whole
+            self.failing.pop(stale, None)
         self.containers[container_id] = {
             "id": container_id,
             "folderId": data.get("folderId", "b1gsandbox0000000001"),

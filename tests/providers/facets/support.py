@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
-import pytest
 
 from rollback_operator.models import FacetsProvider
 from rollback_operator.providers.http import RetryPolicy
@@ -25,11 +24,6 @@ FAST = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01, max_retry_after
 VERSIONS_ROUTE = "GET /cc-ui/v1/versions/{key}"
 HISTORY_ROUTE = "GET /cc-ui/v1/clusters/{cluster}/resourceType/{type}/resourceName/{name}/resource-history"
 RESTORE_ROUTE = "POST /cc-ui/v1/versions/{id}/restore"
-
-# aiohttp 3.14 deprecates shutdown_timeout on TCPSite, which sandbox/common.py still passes.
-SANDBOX_WARNING = pytest.mark.filterwarnings(
-    "ignore:shutdown_timeout should be set on BaseRunner:DeprecationWarning"
-)
 
 
 def version_id(n: int, resource: str = "api") -> str:

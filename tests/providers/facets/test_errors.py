@@ -10,6 +10,7 @@ import base64
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -29,7 +30,6 @@ from rollback_operator.providers.facets import FacetsAdapter, describe
 from rollback_operator.sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
-    SANDBOX_WARNING,
     SECRET_DATA,
     TOKEN,
     USERNAME,
@@ -38,7 +38,6 @@ from tests.providers.facets.support import (
     version_id,
 )
 
-pytestmark = SANDBOX_WARNING
 MOCK_SPEC = spec_for("https://acme.console.facets.cloud")
 VERSION = {"id": version_id(1), "entity": {"tag": "1.1.0"}, "archiveDate": "2026-11-20T10:00:00.000Z"}
 Route = Callable[[httpx.Request], httpx.Response]
@@ -222,10 +221,11 @@ async def test_unknown_fields_and_odd_values_are_tolerated(
         "archiveDate": "yesterday",
         "new": 1,
     }
+    epoch_millis = {"id": version_id(0), "entity": {"tag": "1.0.0"}, "archiveDate": 1763805600000}
     adapter = make_adapter(
         transport=provider(
             history=lambda _: json_response(200, history),
-            listing=lambda _: json_response(200, [{"id": version_id(2)}, odd]),
+            listing=lambda _: json_response(200, [{"id": version_id(2)}, odd, epoch_millis]),
         )
     )
 
@@ -234,6 +234,8 @@ async def test_unknown_fields_and_odd_values_are_tolerated(
 
     assert resolution.target == version_id(1)
     assert resolution.candidates[0].created_at is None
+    assert resolution.candidates[1].created_at == datetime(2025, 11, 22, 10, 0, tzinfo=UTC)
+    assert resolution.candidates[1].label == "1.0.0, archived 2025-11-22 10:00"
     assert progress.state is OperationState.SUCCEEDED
 
 

@@ -24,13 +24,11 @@ from rollback_operator.sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
     RESTORE_ROUTE,
-    SANDBOX_WARNING,
     ScriptedRandom,
     rollback_count,
     version_id,
 )
 
-pytestmark = SANDBOX_WARNING
 Disturb = Callable[[Faults, list[float]], None]
 ARTIFACT_ROUTE = "GET /cc-ui/v1/artifacts/cluster/{cluster}/resourceType/{type}/resourceName/{name}"
 

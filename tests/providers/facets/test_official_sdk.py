@@ -21,7 +21,6 @@ from rollback_operator.sandbox.common import SandboxServer
 from rollback_operator.sandbox.facets import FacetsState, create_app
 from tests.providers.facets.support import (
     CLUSTER,
-    SANDBOX_WARNING,
     TOKEN,
     USERNAME,
     rollback_count,
@@ -29,7 +28,6 @@ from tests.providers.facets.support import (
     version_id,
 )
 
-pytestmark = SANDBOX_WARNING
 # Documented by the provider sheet but absent from the SDK's models.
 SHEET_ONLY = {"Artifact": {"numberOfVersions"}, "ResourceHistory": {"overridden"}}
 

@@ -13,7 +13,6 @@ from rollback_operator.sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
     CLUSTER,
-    SANDBOX_WARNING,
     VERSIONS_ROUTE,
     resource,
     seed_document,
@@ -21,8 +20,6 @@ from tests.providers.facets.support import (
     version_id,
     versions,
 )
-
-pytestmark = SANDBOX_WARNING
 
 
 async def test_steps_back_one_picks_the_version_before_the_live_one(

@@ -13,7 +13,6 @@ from rollback_operator.sandbox.common import SandboxServer
 from rollback_operator.sandbox.facets import FacetsState, demo_seed
 from tests.providers.facets.support import (
     CLUSTER,
-    SANDBOX_WARNING,
     TOKEN,
     USERNAME,
     resource,
@@ -22,7 +21,6 @@ from tests.providers.facets.support import (
     versions,
 )
 
-pytestmark = SANDBOX_WARNING
 API = "/cc-ui/v1"
 ARTIFACT = f"{API}/artifacts/cluster/{CLUSTER}/resourceType/service/resourceName/api"
 HISTORY = f"{API}/clusters/{CLUSTER}/resourceType/service/resourceName/api/resource-history"

@@ -14,14 +14,11 @@ from rollback_operator.sandbox.facets import FacetsState
 from tests.providers.facets.support import (
     CLUSTER,
     RESTORE_ROUTE,
-    SANDBOX_WARNING,
     resource,
     rollback_count,
     version_id,
     versions,
 )
-
-pytestmark = SANDBOX_WARNING
 
 
 def key() -> str:

@@ -56,18 +56,28 @@ def seed() -> dict[str, Any]:
         "tokens": {TOKEN: ACTOR},
         "settings": {"step_seconds": STEP},
         "environments": [
-            {"id": PROD, "name": "production", "is_production": True, "subdomain": "quiet-harbor",
-             "deployments": history("p", ["deployed", "deployed", "failed", "deployed", "deployed", "failed"],
-                                    d2=failing)},
+            {
+                "id": PROD,
+                "name": "production",
+                "is_production": True,
+                "subdomain": "quiet-harbor",
+                "deployments": history(
+                    "p", ["deployed", "deployed", "failed", "deployed", "deployed", "failed"], d2=failing
+                ),
+            },
             {"id": STAGING, "name": "staging", "deployments": history("s", ["deployed", "deployed"])},
-            {"id": SUSPENDED, "name": "old", "status": "suspended",
-             "deployments": history("t", ["deployed", "deployed"])},
+            {
+                "id": SUSPENDED,
+                "name": "old",
+                "status": "suspended",
+                "deployments": history("t", ["deployed", "deployed"]),
+            },
             {"id": BUSY, "name": "busy", "deployments": history("b", ["deployed", "deployed", "deploying"])},
             {"id": NEVER, "name": "never", "deployments": history("n", ["failed", "failed"])},
             {"id": EMPTY, "name": "empty", "deployments": []},
             {"id": ODD, "name": "odd", "deployments": history("m", ["deployed", "cancelled"])},
         ],
-    }  # fmt: skip
+    }
 
 
 class Clock:

@@ -53,9 +53,12 @@ async def test_a_wrong_token_is_credentials_invalid_with_vectors_message_and_no_
 
 
 async def test_no_secret_reaches_an_error_or_a_log_record(
-    adapter: VectorAdapter, spec: VectorProvider, creds: Credentials, state: VectorState,
+    adapter: VectorAdapter,
+    spec: VectorProvider,
+    creds: Credentials,
+    state: VectorState,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     caplog.set_level(logging.DEBUG)
     failures: list[RollbackError] = []
     for faults in (Faults(error_rate=1.0), Faults(malformed_rate=1.0), Faults(drop_rate=1.0)):

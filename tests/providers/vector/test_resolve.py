@@ -71,11 +71,12 @@ async def test_a_failed_deployment_is_not_a_target(
         await adapter.resolve(spec, creds, Target(version=dep("p", 3)))
 
 
-async def test_steps_back_beyond_the_history_is_target_not_found(
-    adapter: VectorAdapter, spec: VectorProvider, creds: Credentials
+async def test_steps_back_beyond_the_history_is_target_not_found_after_the_last_page(
+    adapter: VectorAdapter, spec: VectorProvider, creds: Credentials, state: VectorState
 ) -> None:
     with pytest.raises(TargetNotFound, match="stepsBack=4, but only 3 earlier versions exist"):
         await adapter.resolve(spec, creds, Target(steps_back=4))
+    assert state.requests[LIST_ROUTE] == 1  # meta.last_page said there was no second page
 
 
 @pytest.mark.parametrize("environment", [NEVER, EMPTY])

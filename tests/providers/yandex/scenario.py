@@ -1,7 +1,7 @@
 """The Yandex test scenario: the seed (one container per situation), ids and small helpers.
 
-Shared by the fixtures in conftest.py and the test modules of this directory. Revision ids are
-chosen so that their alphabetical order (the sandbox's listing order) differs from their age.
+Shared by the fixtures in conftest.py and the test modules of this directory. PROD's revision
+ids are chosen so that their alphabetical order (the sandbox's listing order) is not their age.
 """
 
 from __future__ import annotations
@@ -28,25 +28,32 @@ SERVICE_ACCOUNT = "ajetestsa00000000001"
 FOLDER = "b1gtestfolder0000001"
 FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.005, max_retry_after=2.0)
 
-PROD, FAILING, EMPTY, BIG, OTHER, ODD = (f"bba{name:0<17}" for name in ("prod", "fail", "empty", "big", "other", "odd"))
+PROD, FAILING, EMPTY, BIG, OTHER, ODD = (
+    f"bba{name:0<17}" for name in ("prod", "fail", "empty", "big", "other", "odd")
+)
 
 
 def rev(tag: str, n: int) -> str:
-    """A revision id; ``rev("p", 3)`` is PROD's third revision."""
+    """A revision id; ``rev("f", 3)`` is FAILING's third revision."""
     return f"bbarev{tag}{n:013d}"
+
+
+def prod(n: int) -> str:
+    """PROD's n-th revision (oldest first); alphabetically they run 4, 2, 6, 1, 5, 3."""
+    return rev("mcxaqf"[n - 1], n)
 
 
 # PROD, oldest first: p1..p4 OBSOLETE, p5 ACTIVE, p6 still CREATING. Listing order: by id.
 PROD_REVISIONS = [
-    (rev("p", 1), "1.0.0", "2026-11-10T09:00:00.100000001Z", "OBSOLETE"),
-    (rev("p", 2), "1.1.0", "2026-11-12T09:00:00.200000002Z", "OBSOLETE"),
-    (rev("p", 3), "1.2.0", "2026-11-14T09:00:00.300000003Z", "OBSOLETE"),
-    (rev("p", 4), "1.3.0", "2026-11-16T09:00:00.400000004Z", "OBSOLETE"),
-    (rev("p", 5), "1.4.0", "2026-11-18T09:00:00.500000005Z", "ACTIVE"),
-    (rev("p", 6), "1.5.0", "2026-11-20T09:00:00.600000006Z", "CREATING"),
+    (prod(1), "1.0.0", "2026-11-10T09:00:00.100000001Z", "OBSOLETE"),
+    (prod(2), "1.1.0", "2026-11-12T09:00:00.200000002Z", "OBSOLETE"),
+    (prod(3), "1.2.0", "2026-11-14T09:00:00.300000003Z", "OBSOLETE"),
+    (prod(4), "1.3.0", "2026-11-16T09:00:00.400000004Z", "OBSOLETE"),
+    (prod(5), "1.4.0", "2026-11-18T09:00:00.500000005Z", "ACTIVE"),
+    (prod(6), "1.5.0", "2026-11-20T09:00:00.600000006Z", "CREATING"),
 ]
-LIVE = rev("p", 5)
-PREVIOUS = rev("p", 4)
+LIVE = prod(5)
+PREVIOUS = prod(4)
 
 
 def _revisions(tag: str, statuses: list[str], **extra: dict[str, Any]) -> list[dict[str, Any]]:

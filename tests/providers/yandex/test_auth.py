@@ -16,7 +16,14 @@ from rollback_operator.providers.yandex import YandexAdapter
 from rollback_operator.providers.yandex_auth import IAM_AUDIENCE, parse_service_account_key, sign_jwt
 from rollback_operator.sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter
-from tests.providers.yandex.scenario import PREVIOUS, PROD, SERVICE_ACCOUNT, FakeClock, new_key, resolution_for
+from tests.providers.yandex.scenario import (
+    PREVIOUS,
+    PROD,
+    SERVICE_ACCOUNT,
+    FakeClock,
+    new_key,
+    resolution_for,
+)
 
 IAM_ROUTE = "POST /iam/v1/tokens"
 STEPS_BACK_1 = Target(steps_back=1)
@@ -105,7 +112,9 @@ async def test_a_revoked_cached_token_is_dropped_and_the_call_retried_once(
     handle = await adapter.trigger(spec, sa_creds, resolution_for(PREVIOUS), new_key())
 
     assert state.iam.exchanges == 2
-    assert state.requests["POST /containers/v1/containers/{containerId}:rollback"] == 2  # 401, then the rollback
+    assert (
+        state.requests["POST /containers/v1/containers/{containerId}:rollback"] == 2
+    )  # 401, then the rollback
     assert list(state.operations) == [handle.id]
     assert state.rollbacks[PROD] == 1
 
@@ -115,17 +124,24 @@ async def test_a_fresh_token_that_is_refused_is_not_retried(
 ) -> None:
     state.iam.token_lifetime = 0  # every issued token is already expired
 
-    with pytest.raises(CredentialsInvalid, match="HTTP 401: UNAUTHENTICATED: The token is invalid or has expired"):
+    with pytest.raises(
+        CredentialsInvalid, match="HTTP 401: UNAUTHENTICATED: The token is invalid or has expired"
+    ):
         await adapter.resolve(spec, sa_creds, STEPS_BACK_1)
     assert state.iam.exchanges == 1
 
 
 async def test_a_key_yandex_does_not_know_is_invalid_credentials(
-    adapter: YandexAdapter, spec: YandexServerlessContainerProvider, stranger_key: dict[str, Any], state: YandexState
+    adapter: YandexAdapter,
+    spec: YandexServerlessContainerProvider,
+    stranger_key: dict[str, Any],
+    state: YandexState,
 ) -> None:
     creds = adapter.credentials({"serviceAccountKey": json.dumps(stranger_key["authorizedKey"])})
 
-    with pytest.raises(CredentialsInvalid, match=f"UNAUTHENTICATED: Key '{stranger_key['id']}' not found") as caught:
+    with pytest.raises(
+        CredentialsInvalid, match=f"UNAUTHENTICATED: Key '{stranger_key['id']}' not found"
+    ) as caught:
         await adapter.resolve(spec, creds, STEPS_BACK_1)
     assert "PRIVATE KEY" not in str(caught.value)
     assert not any(route.startswith("GET") for route in state.requests)
@@ -136,7 +152,9 @@ async def test_a_wrong_static_token_is_invalid_credentials_without_the_token(
 ) -> None:
     creds = adapter.credentials({"iamToken": "t1.wrong-token.9f8e7d6c5b4a"})
 
-    with pytest.raises(CredentialsInvalid, match="UNAUTHENTICATED: The token is invalid or has expired") as caught:
+    with pytest.raises(
+        CredentialsInvalid, match="UNAUTHENTICATED: The token is invalid or has expired"
+    ) as caught:
         await adapter.resolve(spec, creds, STEPS_BACK_1)
     assert "9f8e7d6c5b4a" not in str(caught.value)
 

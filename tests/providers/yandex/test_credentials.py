@@ -22,7 +22,9 @@ def test_an_iam_token_alone_is_enough(adapter: YandexAdapter) -> None:
 
 
 def test_a_service_account_key_alone_is_enough(adapter: YandexAdapter, sa_secret: str) -> None:
-    assert dict(adapter.credentials({"serviceAccountKey": sa_secret}).values) == {"serviceAccountKey": sa_secret}
+    assert dict(adapter.credentials({"serviceAccountKey": sa_secret}).values) == {
+        "serviceAccountKey": sa_secret
+    }
 
 
 def test_the_service_account_key_wins_when_both_are_present(adapter: YandexAdapter, sa_secret: str) -> None:
@@ -58,9 +60,13 @@ def test_the_rest_api_shape_of_a_key_is_accepted_too(sa_key: dict[str, Any]) -> 
 
 
 def _ec_private_key() -> str:
-    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
 
 
 def _with(sa_key: dict[str, Any], **changes: Any) -> str:
@@ -74,10 +80,18 @@ def _with(sa_key: dict[str, Any], **changes: Any) -> str:
         (lambda key: "{not json: s3cr3t-value", "not valid JSON"),
         (lambda key: json.dumps(["s3cr3t-value"]), "not a JSON object"),
         (lambda key: _with(key, private_key=None), "missing or empty field\\(s\\): private_key"),
-        (lambda key: _with(key, id="", service_account_id=None), "field\\(s\\): id, service_account_id"),
-        (lambda key: _with(key, private_key="s3cr3t-value"), "private_key has no -----BEGIN PRIVATE KEY-----"),
         (
-            lambda key: _with(key, private_key="-----BEGIN PRIVATE KEY-----\ns3cr3t-value\n-----END PRIVATE KEY-----"),
+            lambda key: _with(key, id="", service_account_id=None),
+            "missing or empty field\\(s\\): id, service_account_id",
+        ),
+        (
+            lambda key: _with(key, private_key="s3cr3t-value"),
+            "private_key has no -----BEGIN PRIVATE KEY-----",
+        ),
+        (
+            lambda key: _with(
+                key, private_key="-----BEGIN PRIVATE KEY-----\ns3cr3t-value\n-----END PRIVATE KEY-----"
+            ),
             "private_key is not a readable unencrypted PKCS#8 key",
         ),
         (lambda key: _with(key, private_key=_ec_private_key()), "private_key is not an RSA key"),

@@ -139,10 +139,11 @@ async def test_an_unreadable_rollback_answer_is_an_unknown_outcome_that_recovery
     misbehave_first(monkeypatch, state, 1, malformed_rate=1.0, methods=POSTS)
     adapter, key = make_adapter(), new_key()
 
-    with pytest.raises(OutcomeUnknown, match="rollback: expected JSON.*may have started"):
+    with pytest.raises(OutcomeUnknown, match=r"rollback: expected JSON.*may have started"):
         await adapter.trigger(spec, creds, resolution_for(PREVIOUS), key)
     recovery = await adapter.recover(spec, creds, resolution_for(PREVIOUS), key)
 
     assert recovery.state == RecoveryState.TRIGGERED
-    assert recovery.handle is not None and list(state.operations) == [recovery.handle.id]
+    assert recovery.handle is not None
+    assert list(state.operations) == [recovery.handle.id]
     assert state.rollbacks[PROD] == 1

@@ -9,7 +9,7 @@ from rollback_operator.models import YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, RecoveryState
 from rollback_operator.providers.yandex import YandexAdapter
 from rollback_operator.sandbox.yandex import YandexState
-from tests.providers.yandex.scenario import PREVIOUS, PROD, USER, new_key, resolution_for, rev, statuses
+from tests.providers.yandex.scenario import PREVIOUS, PROD, USER, new_key, prod, resolution_for, statuses
 
 
 async def test_recovery_adopts_the_operation_an_unrecorded_trigger_started(
@@ -21,7 +21,8 @@ async def test_recovery_adopts_the_operation_an_unrecorded_trigger_started(
     recovery = await adapter.recover(spec, creds, resolution_for(PREVIOUS), key)
 
     assert recovery.state == RecoveryState.TRIGGERED
-    assert recovery.handle is not None and recovery.handle.id == lost.id
+    assert recovery.handle is not None
+    assert recovery.handle.id == lost.id
     assert state.rollbacks[PROD] == 1
 
 
@@ -31,7 +32,8 @@ async def test_recovery_starts_the_rollback_when_the_first_request_never_arrived
     recovery = await adapter.recover(spec, creds, resolution_for(PREVIOUS), new_key())
 
     assert recovery.state == RecoveryState.TRIGGERED
-    assert recovery.handle is not None and recovery.handle.id in state.operations
+    assert recovery.handle is not None
+    assert recovery.handle.id in state.operations
     assert statuses(state, PROD)[PREVIOUS] == "ACTIVE"
     assert state.rollbacks[PROD] == 1
 
@@ -47,14 +49,15 @@ async def test_recovery_is_unknown_when_the_target_is_live_but_no_operation_has_
     assert recovery.state == RecoveryState.UNKNOWN
     assert recovery.handle is None
     assert f"revision {PREVIOUS} is already ACTIVE" in recovery.message
-    assert key in recovery.message and "list-operations" in recovery.message
+    assert key in recovery.message
+    assert "list-operations" in recovery.message
     assert state.rollbacks[PROD] == 1  # only the hand-made one
 
 
 async def test_recovery_passes_on_a_rejection_when_the_target_is_not_live(
     adapter: YandexAdapter, spec: YandexServerlessContainerProvider, creds: Credentials, state: YandexState
 ) -> None:
-    creating = rev("p", 6)
+    creating = prod(6)
 
     with pytest.raises(ProviderRejected, match=f"FAILED_PRECONDITION: Revision {creating} is CREATING"):
         await adapter.recover(spec, creds, resolution_for(creating), new_key())

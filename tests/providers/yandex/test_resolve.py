@@ -12,7 +12,7 @@ from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.yandex import YandexAdapter
 from rollback_operator.sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter, SpecFor
-from tests.providers.yandex.scenario import BIG, EMPTY, LIVE, ODD, PREVIOUS, rev
+from tests.providers.yandex.scenario import BIG, EMPTY, LIVE, ODD, PREVIOUS, prod, rev
 
 LIST_ROUTE = "GET /containers/v1/revisions"
 
@@ -32,7 +32,7 @@ async def test_candidates_are_ordered_by_creation_time_not_by_listing_order(
 ) -> None:
     resolution = await adapter.resolve(spec, creds, Target(steps_back=1))
 
-    assert [v.id for v in resolution.candidates] == [rev("p", 4), rev("p", 3), rev("p", 2), rev("p", 1)]
+    assert [v.id for v in resolution.candidates] == [prod(4), prod(3), prod(2), prod(1)]
 
 
 async def test_steps_back_n_picks_the_nth_earlier_revision(
@@ -40,16 +40,16 @@ async def test_steps_back_n_picks_the_nth_earlier_revision(
 ) -> None:
     resolution = await adapter.resolve(spec, creds, Target(steps_back=3))
 
-    assert resolution.target == rev("p", 2)
+    assert resolution.target == prod(2)
     assert resolution.explanation.startswith("stepsBack=3: 3rd newest of 4 earlier versions")
 
 
 async def test_an_explicit_earlier_revision_is_the_target(
     adapter: YandexAdapter, spec: YandexServerlessContainerProvider, creds: Credentials
 ) -> None:
-    resolution = await adapter.resolve(spec, creds, Target(version=rev("p", 1)))
+    resolution = await adapter.resolve(spec, creds, Target(version=prod(1)))
 
-    assert resolution.target == rev("p", 1)
+    assert resolution.target == prod(1)
     assert not resolution.already_at_target
 
 
@@ -65,8 +65,8 @@ async def test_the_live_revision_as_target_means_already_at_target(
 async def test_a_revision_still_being_created_is_never_a_target(
     adapter: YandexAdapter, spec: YandexServerlessContainerProvider, creds: Credentials
 ) -> None:
-    with pytest.raises(TargetNotFound, match=rev("p", 6)):
-        await adapter.resolve(spec, creds, Target(version=rev("p", 6)))
+    with pytest.raises(TargetNotFound, match=prod(6)):
+        await adapter.resolve(spec, creds, Target(version=prod(6)))
 
 
 async def test_more_steps_back_than_history_is_target_not_found(
@@ -132,7 +132,9 @@ async def test_a_container_without_an_active_revision_has_nothing_to_roll_back(
 async def test_an_unknown_container_is_rejected_with_yandexs_not_found(
     adapter: YandexAdapter, spec_for: SpecFor, creds: Credentials
 ) -> None:
-    with pytest.raises(ProviderRejected, match="NOT_FOUND: Container bbanosuchcontainer0 not found") as caught:
+    with pytest.raises(
+        ProviderRejected, match="NOT_FOUND: Container bbanosuchcontainer0 not found"
+    ) as caught:
         await adapter.resolve(spec_for("bbanosuchcontainer0"), creds, Target(steps_back=1))
     assert caught.value.status_code == 404
 

@@ -18,6 +18,7 @@ from tests.providers.yandex.scenario import (
     PROD,
     new_key,
     poll_until_done,
+    prod,
     rev,
     statuses,
 )
@@ -64,7 +65,7 @@ async def test_a_slow_operation_is_running_until_done_and_then_succeeded(
 
     assert seen[0] == Progress(OperationState.RUNNING, "Rollback container")
     assert seen[-1].state == OperationState.SUCCEEDED
-    assert statuses(state, PROD)[rev("p", 3)] == "ACTIVE"
+    assert statuses(state, PROD)[prod(3)] == "ACTIVE"
     assert state.rollbacks[PROD] == 1
 
 
@@ -106,7 +107,7 @@ async def test_a_revision_of_another_container_is_rejected_without_a_rollback(
 ) -> None:
     foreign = Resolution(LIVE, rev("o", 1), "hand-made")
 
-    with pytest.raises(ProviderRejected, match="INVALID_ARGUMENT: Revision .* does not belong") as caught:
+    with pytest.raises(ProviderRejected, match=r"INVALID_ARGUMENT: Revision .* does not belong") as caught:
         await adapter.trigger(spec, creds, foreign, new_key())
     assert caught.value.status_code == 400
     assert not state.rollbacks
@@ -118,7 +119,7 @@ async def test_rolling_back_to_the_active_revision_is_a_failed_precondition(
     spec = spec_for(OTHER)
     resolution = Resolution(rev("o", 1), rev("o", 2), "hand-made: the live revision as target")
 
-    with pytest.raises(ProviderRejected, match="FAILED_PRECONDITION: Revision .* is ACTIVE"):
+    with pytest.raises(ProviderRejected, match=r"FAILED_PRECONDITION: Revision .* is ACTIVE"):
         await adapter.trigger(spec, creds, resolution, new_key())
     assert not state.rollbacks
 

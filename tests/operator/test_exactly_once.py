@@ -1,0 +1,123 @@
+"""One RollbackRequest causes exactly one rollback, whatever happens to the operator.
+
+The operator is SIGKILLed at the worst moments, observed from outside: after the claim while the
+rollback call is still held by the sandbox (so the provider never acts), after the provider acted
+but before the handle was recorded, and while polling. A fresh operator then finishes the job.
+Two operators at once race for the same requests. The sandbox's counters are the evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from rollback_operator.sandbox.common import Faults
+from rollback_operator.sandbox.serve import Sandboxes
+from tests.operator.conftest import OperatorFactory
+from tests.support.rollbacks import Requests, manifest
+from tests.support.scenarios import Scenario, World
+
+PROVIDERS = ["facets", "vector", "yandex"]
+
+
+def _until(check: Callable[[], bool], *, timeout: float = 20, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _submit(requests_: Requests, scenario: Scenario, name: str) -> None:
+    requests_.secret(f"{name}-creds", scenario.secret)
+    requests_.create(manifest(name, scenario.provider, secret=f"{name}-creds"))
+
+
+def _post_faults(sandboxes: Sandboxes, provider: str, faults: Faults) -> None:
+    sandboxes.read(provider, lambda s: setattr(s, "faults", faults))
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_kill_after_the_claim_and_before_the_provider_acted_rolls_back_once(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    world = World(sandboxes)
+    scenario = world.scenario(provider)
+    world.apply()
+    _post_faults(sandboxes, provider, Faults(latency=1.5, methods=("POST",)))  # the call hangs before acting
+    first = operator_factory().start()
+    _submit(requests_, scenario, "claimed")
+
+    requests_.wait("claimed", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    first.kill()
+    assert "id" not in requests_.status("claimed")["operation"]
+    _post_faults(sandboxes, provider, Faults())
+    operator_factory(log_name="second.log").start()
+    status = requests_.wait_terminal("claimed", timeout=60)
+
+    assert status["phase"] == "Succeeded", status
+    assert scenario.rollbacks(sandboxes) == 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_kill_after_the_provider_acted_but_before_the_record_adopts_that_rollback(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    world = World(sandboxes)
+    scenario = world.scenario(provider)
+    world.apply()
+    _post_faults(sandboxes, provider, Faults(slow_rate=1.0, slow_seconds=30, methods=("POST",)))
+    first = operator_factory().start()
+    _submit(requests_, scenario, "acted")
+
+    _until(lambda: scenario.rollbacks(sandboxes) == 1, what="the provider to perform the rollback")
+    first.kill()
+    assert "id" not in requests_.status("acted")["operation"]  # the handle was never recorded
+    _post_faults(sandboxes, provider, Faults())
+    operator_factory(log_name="second.log").start()
+    status = requests_.wait_terminal("acted", timeout=60)
+
+    assert status["phase"] == "Succeeded", status
+    assert status["targetVersion"] == scenario.earlier[0]
+    assert scenario.rollbacks(sandboxes) == 1
+
+
+@pytest.mark.parametrize("provider", ["vector", "yandex"])
+def test_a_kill_while_polling_resumes_polling_the_same_operation(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    world = World(sandboxes, vector_step_seconds=1.5, yandex_operation_seconds=3)
+    scenario = world.scenario(provider)
+    world.apply()
+    first = operator_factory().start()
+    _submit(requests_, scenario, "polled")
+
+    recorded = requests_.wait("polled", lambda s: bool(s.get("operation", {}).get("id")), what="a handle")
+    first.kill()
+    operator_factory(log_name="second.log").start()
+    status = requests_.wait_terminal("polled", timeout=60)
+
+    assert status["phase"] == "Succeeded", status
+    assert status["operation"]["id"] == recorded["operation"]["id"]
+    assert scenario.rollbacks(sandboxes) == 1
+
+
+def test_two_operators_at_once_never_trigger_twice(
+    sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    world = World(sandboxes)
+    scenarios = [world.scenario(p) for p in PROVIDERS for _ in range(3)]
+    world.apply()
+    for provider in PROVIDERS:  # slow every call a little so the two operators overlap
+        _post_faults(sandboxes, provider, Faults(latency=0.2))
+    operator_factory(log_name="a.log").start()
+    operator_factory(log_name="b.log").start()
+
+    for index, scenario in enumerate(scenarios):
+        _submit(requests_, scenario, f"race-{index}")
+    statuses = [requests_.wait_terminal(f"race-{i}", timeout=90) for i in range(len(scenarios))]
+
+    assert [s["phase"] for s in statuses] == ["Succeeded"] * len(scenarios)
+    assert [s.rollbacks(sandboxes) for s in scenarios] == [1] * len(scenarios)
