@@ -13,14 +13,32 @@ one table of cases (``tests/api/cases.py``) checks that they agree.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from rollback_operator.fields import DEFAULT_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS
+from rollback_operator.fields import DNS1123_SUBDOMAIN as DNS1123_SUBDOMAIN
+from rollback_operator.fields import ID_MAX_LENGTH as ID_MAX_LENGTH
+from rollback_operator.fields import LOOPBACK_HTTP as LOOPBACK_HTTP
+from rollback_operator.fields import NAME_MESSAGE as NAME_MESSAGE
+from rollback_operator.fields import REASON_MAX_LENGTH as REASON_MAX_LENGTH
+from rollback_operator.fields import STEPS_BACK_MAX as STEPS_BACK_MAX
+from rollback_operator.fields import TIMEOUT_SECONDS_MAX as TIMEOUT_SECONDS_MAX
+from rollback_operator.fields import TIMEOUT_SECONDS_MIN as TIMEOUT_SECONDS_MIN
+from rollback_operator.fields import URL_MAX_LENGTH as URL_MAX_LENGTH
+from rollback_operator.fields import URL_MESSAGE as URL_MESSAGE
+from rollback_operator.fields import URL_RULE as URL_RULE
+from rollback_operator.fields import HttpsURL as HttpsURL
+from rollback_operator.fields import Identifier as Identifier
+from rollback_operator.fields import KubeName as KubeName
+from rollback_operator.fields import cel_rule as cel_rule
+from rollback_operator.fields import check_name as check_name
+from rollback_operator.fields import check_url as check_url
+from rollback_operator.fields import validations as validations
 
 GROUP = "rollback.dev"
 VERSION = "v1alpha1"
@@ -29,99 +47,6 @@ PLURAL = "rollbackrequests"
 SINGULAR = "rollbackrequest"
 SHORT_NAME = "rbr"
 CATEGORY = "rollback"
-
-REASON_MAX_LENGTH = 1024
-ID_MAX_LENGTH = 256
-URL_MAX_LENGTH = 2048
-STEPS_BACK_MAX = 50
-TIMEOUT_SECONDS_MIN = 10
-TIMEOUT_SECONDS_MAX = 86400
-DEFAULT_TIMEOUT_SECONDS = 1800
-
-
-def cel_rule(rule: str, message: str, *, reason: str | None = None) -> dict[str, str]:
-    """One ``x-kubernetes-validations`` entry; ``reason`` picks how the API server words it."""
-    return {"rule": rule, "message": message} | ({"reason": reason} if reason else {})
-
-
-def validations(*rules: dict[str, str]) -> dict[str, Any]:
-    """The ``json_schema_extra`` that carries CEL rules into the CRD."""
-    return {"x-kubernetes-validations": list(rules)}
-
-
-# ------------------------------------------------------------------------------- URL rule
-
-URL_MESSAGE = "must be an https URL; plain http is allowed only for localhost, 127.0.0.0/8 and [::1]"
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-LOOPBACK_HTTP = rf"http://(localhost|127\.{_OCTET}\.{_OCTET}\.{_OCTET}|\[::1\])(:[0-9]{{1,5}})?([/?#].*)?"
-"""Plain http to a loopback host, matched on the whole string (lowercase scheme and host)."""
-# The loopback branch matches the string itself: CEL cannot bound the size of what
-# url().getHostname() returns, so isIP()/ip() on it blow the CRD's rule cost budget.
-URL_RULE = (
-    "isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != '' "
-    f"|| self.matches(r'^{LOOPBACK_HTTP}$')"
-)
-
-
-def check_url(value: str) -> str:
-    """Accept https URLs with a host, and http only to loopback hosts (``URL_RULE`` in Python).
-
-    Go's URL parser behind ``isURL`` also refuses a few malformed https URLs (a space or '#' in the
-    host, a non-numeric port) that this check lets through: erring that way round means every spec
-    the API server admits still parses here.
-    """
-    if re.fullmatch(LOOPBACK_HTTP, value):
-        return value
-    try:
-        parts = urlsplit(value)
-        if parts.scheme == "https" and parts.hostname:
-            return value
-    except ValueError as exc:  # e.g. an unbalanced '[' in the host
-        raise ValueError(URL_MESSAGE) from exc
-    raise ValueError(URL_MESSAGE)
-
-
-HttpsURL = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=URL_MAX_LENGTH,
-        json_schema_extra=validations(cel_rule(URL_RULE, URL_MESSAGE)),
-    ),
-    AfterValidator(check_url),
-]
-"""A provider endpoint: https, or http to a loopback host (local sandboxes and tests)."""
-
-# ------------------------------------------------------------------------- object name rule
-
-NAME_MESSAGE = (
-    "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', alphanumeric at both ends"
-)
-DNS1123_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-"""A Kubernetes object name (RFC 1123 subdomain), matched on the whole string."""
-
-
-def check_name(value: str) -> str:
-    """Accept a Kubernetes object name (the CEL rule on ``KubeName`` in Python)."""
-    if re.fullmatch(DNS1123_SUBDOMAIN, value):
-        return value
-    raise ValueError(NAME_MESSAGE)
-
-
-# A CEL rule rather than `pattern`, so that the API server's message explains instead of quoting a regex.
-KubeName = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=253,
-        json_schema_extra=validations(cel_rule(f"self.matches(r'^{DNS1123_SUBDOMAIN}$')", NAME_MESSAGE)),
-    ),
-    AfterValidator(check_name),
-]
-"""The name of a Kubernetes object in the request's namespace."""
-
-Identifier = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
-"""A provider-side id or name: opaque, non-empty, bounded so CEL cost estimates stay small."""
 
 
 # ---------------------------------------------------------------------------------------- spec
