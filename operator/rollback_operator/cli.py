@@ -20,20 +20,37 @@ from rollback_operator.config import Settings, Timing, allowed_endpoints, defaul
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run the operator against the current cluster")
     scope = run.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)")
+    scope.add_argument(
+        "-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)"
+    )
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
-    run.add_argument("--allowed-endpoint", action="append", default=[], metavar="URL",
-                     help="also allow provider URLs under this prefix (repeatable)")
+    run.add_argument(
+        "--allowed-endpoint",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also allow provider URLs under this prefix (repeatable)",
+    )
     run.add_argument("--log-format", choices=["plain", "json"], default="plain")
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("--health-address", default="0.0.0.0", help="bind address of /healthz and /metrics")  # noqa: S104
     run.add_argument("--health-port", type=int, default=8080, help="port of /healthz")
     run.add_argument("--metrics-port", type=int, default=9090, help="port of /metrics (0: off)")
-    run.add_argument("--identity", default=None, help="this instance's name in claims (default: host/pid/random)")
+    run.add_argument(
+        "--identity", default=None, help="this instance's name in claims (default: host/pid/random)"
+    )
     run.add_argument("--max-concurrent", type=int, default=200, help="requests worked on at once")
     timing = run.add_argument_group("timing (seconds)")
     defaults = Timing()
-    for name in ("claim_grace", "settle", "poll_initial", "poll_max", "retry_initial", "retry_max", "queue_recheck"):
+    for name in (
+        "claim_grace",
+        "settle",
+        "poll_initial",
+        "poll_max",
+        "retry_initial",
+        "retry_max",
+        "queue_recheck",
+    ):
         timing.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
 
 
@@ -53,7 +70,15 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The reconciler's settings from the ``run`` arguments."""
-    names = ("claim_grace", "settle", "poll_initial", "poll_max", "retry_initial", "retry_max", "queue_recheck")
+    names = (
+        "claim_grace",
+        "settle",
+        "poll_initial",
+        "poll_max",
+        "retry_initial",
+        "retry_max",
+        "queue_recheck",
+    )
     timing = Timing(**{name: getattr(args, name) for name in names})
     return Settings(
         identity=args.identity or default_identity(),
@@ -96,8 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_operator(args)
     from rollback_operator.sandbox.serve import serve
 
-    return serve(host=args.host, ports={"facets": args.facets_port, "vector": args.vector_port,
-                                        "yandex": args.yandex_port})
+    return serve(
+        host=args.host,
+        ports={"facets": args.facets_port, "vector": args.vector_port, "yandex": args.yandex_port},
+    )
 
 
 if __name__ == "__main__":

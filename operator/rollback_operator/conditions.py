@@ -117,12 +117,15 @@ def render(
     """All five conditions for ``situation``; ``lastTransitionTime`` moves only on a status flip."""
     before = {c.type: c for c in previous}
     rows = _rows(situation)
+    origin = next((kind for kind in (RESOLVED, TRIGGERED) if rows[kind][1] == situation.reason), None)
     out = []
     for kind in TYPES:
         status, reason = rows[kind]
         old = before.get(kind)
         since = old.last_transition_time if old is not None and old.status == status else now
-        message = situation.message if kind in (READY, STALLED) or reason == situation.reason else ""
+        # The message sits on Ready, on Stalled when stalled, and where the reason originates.
+        carries = kind in (READY, origin) or (kind == STALLED and status is T)
+        message = situation.message if carries else ""
         out.append(
             Condition(
                 type=kind,

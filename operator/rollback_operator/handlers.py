@@ -66,9 +66,9 @@ def _tune(settings: kopf.OperatorSettings) -> None:
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     """In a pod, the ServiceAccount; elsewhere the current kubeconfig (deterministic, client-free)."""
-    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(
+    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(
         **kwargs
-    )
+    ) or kopf.login_with_kubeconfig(**kwargs)
     return info
 
 
@@ -87,7 +87,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         await runtime.reconciler.run(namespace, name)
 
     supervisor = Supervisor(run, retry_delay=config.timing.retry_max)
-    reconciler = Reconciler(kube=kube, registry=registry, settings=config, gate=gate, shield=supervisor.shielded)
+    reconciler = Reconciler(
+        kube=kube, registry=registry, settings=config, gate=gate, shield=supervisor.shielded
+    )
     runtime = Runtime(kube, registry, gate, supervisor, reconciler)
     memo.runtime = runtime
 

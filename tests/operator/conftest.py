@@ -47,8 +47,12 @@ def operator_factory(
 
     def build(*, extra_args: tuple[str, ...] = (), log_name: str = "operator.log") -> OperatorProcess:
         allowed = [arg for url in sandboxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
-        proc = OperatorProcess(env=cluster.env(), log_path=tmp_path / log_name, namespaces=[namespace],
-                               extra_args=[*allowed, *extra_args])
+        proc = OperatorProcess(
+            env=cluster.env(),
+            log_path=tmp_path / log_name,
+            namespaces=[namespace],
+            extra_args=[*allowed, *extra_args],
+        )
         started.append(proc)
         return proc
 

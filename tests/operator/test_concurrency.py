@@ -61,8 +61,11 @@ def test_a_restart_with_finished_requests_makes_no_provider_calls_and_no_writes(
     for index, target in enumerate(done):
         requests_.secret(f"done-{index}", target.secret)
         requests_.create(manifest(f"done-{index}", target.provider, secret=f"done-{index}"))
-    versions = {f"done-{i}": requests_.wait_terminal(f"done-{i}") and requests_.get(f"done-{i}")
-                ["metadata"]["resourceVersion"] for i in range(len(done))}
+    versions = {
+        f"done-{i}": requests_.wait_terminal(f"done-{i}")
+        and requests_.get(f"done-{i}")["metadata"]["resourceVersion"]
+        for i in range(len(done))
+    }
     first.stop()
     vector_calls = sandboxes.read("vector", lambda s: sum(s.requests.values()))
 

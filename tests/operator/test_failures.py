@@ -22,7 +22,10 @@ def _failed_with(status: dict[str, object], reason: str) -> None:
     assert status["phase"] == "Failed", status
     assert condition(status, "Ready")["reason"] == reason
     assert condition(status, "Stalled") | {"lastTransitionTime": 0} == condition(status, "Stalled") | {
-        "lastTransitionTime": 0, "status": "True", "reason": reason}
+        "lastTransitionTime": 0,
+        "status": "True",
+        "reason": reason,
+    }
     assert condition(status, "Reconciling")["status"] == "False"
 
 
@@ -46,7 +49,9 @@ def test_an_unknown_target_version_fails_as_target_not_found(
 ) -> None:
     scenario = _one(sandboxes, "yandex")
     requests_.secret("creds", scenario.secret)
-    requests_.create(manifest("nowhere", scenario.provider, secret="creds", target={"version": "bbanosuchrev"}))
+    requests_.create(
+        manifest("nowhere", scenario.provider, secret="creds", target={"version": "bbanosuchrev"})
+    )
 
     status = requests_.wait_terminal("nowhere")
 
@@ -60,7 +65,9 @@ def test_a_live_version_other_than_expected_fails_the_precondition(
 ) -> None:
     scenario = _one(sandboxes, "vector")
     requests_.secret("creds", scenario.secret)
-    requests_.create(manifest("guarded", scenario.provider, secret="creds", expectedCurrentVersion="01notlive"))
+    requests_.create(
+        manifest("guarded", scenario.provider, secret="creds", expectedCurrentVersion="01notlive")
+    )
 
     status = requests_.wait_terminal("guarded")
 
@@ -90,7 +97,9 @@ def test_a_missing_secret_is_waited_for_until_it_appears(
     scenario = _one(sandboxes, "vector")
     requests_.create(manifest("early", scenario.provider, secret="late-creds"))
 
-    waiting = requests_.wait("early", lambda s: condition(s, "Resolved").get("reason") == "CredentialsMissing")
+    waiting = requests_.wait(
+        "early", lambda s: condition(s, "Resolved").get("reason") == "CredentialsMissing"
+    )
     assert waiting["phase"] == "Resolving" and "late-creds" in waiting["message"]
     requests_.secret("late-creds", scenario.secret)
     status = requests_.wait_terminal("early")

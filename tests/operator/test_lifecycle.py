@@ -6,6 +6,8 @@ sandbox. Every test checks the provider's side too: exactly the expected number 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rollback_operator.sandbox.serve import Sandboxes
@@ -36,8 +38,15 @@ def test_a_rollback_one_step_back_succeeds_and_reaches_the_provider_once(
     scenario = _target(sandboxes, provider)
     _submit(requests_, scenario, "one-back")
 
-    cluster.kubectl("wait", "--for=condition=Ready", "rbr/one-back", "-n", requests_.namespace,
-                    "--timeout=60s", timeout=70)
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "rbr/one-back",
+        "-n",
+        requests_.namespace,
+        "--timeout=60s",
+        timeout=70,
+    )
     status = requests_.status("one-back")
 
     assert status["phase"] == "Succeeded"
@@ -88,7 +97,10 @@ def test_a_dry_run_resolves_and_reports_without_rolling_back(
     assert status["phase"] == "Succeeded"
     assert status["targetVersion"] == scenario.earlier[0]
     assert condition(status, "Ready") | {"lastTransitionTime": None} == condition(status, "Ready") | {
-        "lastTransitionTime": None, "status": "True", "reason": "DryRunSucceeded"}
+        "lastTransitionTime": None,
+        "status": "True",
+        "reason": "DryRunSucceeded",
+    }
     assert condition(status, "Triggered")["reason"] == "DryRun"
     assert "operation" not in status
     assert scenario.rollbacks(sandboxes) == 0
@@ -105,3 +117,22 @@ def test_a_target_that_is_already_live_succeeds_without_a_call(
     assert status["phase"] == "Succeeded"
     assert condition(status, "Ready")["reason"] == "AlreadyAtTarget"
     assert scenario.rollbacks(sandboxes) == 0
+
+
+def test_metrics_and_json_logs_describe_the_work_done(
+    sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
+) -> None:
+    scenario = _target(sandboxes, "vector")
+    _submit(requests_, scenario, "measured")
+    requests_.wait_terminal("measured")
+
+    metrics = operator.metrics()
+
+    assert 'rollback_requests_total{outcome="RollbackSucceeded",provider="vector"} 1.0' in metrics
+    assert 'rollback_duration_seconds_count{provider="vector"} 1.0' in metrics
+    assert (
+        'rollback_provider_requests_total{code="201",operation="rollback",provider="vector"} 1.0' in metrics
+    )
+    assert 'rollback_requests_in_flight{provider="vector"} 0.0' in metrics
+    lines = [line for line in operator.log_text().splitlines() if line.strip()]
+    assert lines and all(json.loads(line).get("message") is not None for line in lines)

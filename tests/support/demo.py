@@ -30,16 +30,27 @@ def _say(text: str) -> None:
 
 
 def _request(name: str, scenario: Scenario, reason: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "rollback.dev/v1alpha1", "kind": "RollbackRequest",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": {"reason": reason, "provider": scenario.provider,
-                     "credentialsSecretRef": {"name": f"{scenario.sandbox}-credentials"}, **spec}}
+    return {
+        "apiVersion": "rollback.dev/v1alpha1",
+        "kind": "RollbackRequest",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "reason": reason,
+            "provider": scenario.provider,
+            "credentialsSecretRef": {"name": f"{scenario.sandbox}-credentials"},
+            **spec,
+        },
+    }
 
 
 def _secret(scenario: Scenario) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": f"{scenario.sandbox}-credentials", "namespace": NAMESPACE},
-            "stringData": scenario.secret}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": f"{scenario.sandbox}-credentials", "namespace": NAMESPACE},
+        "stringData": scenario.secret,
+    }
 
 
 def _manifests(world: World) -> tuple[list[dict[str, Any]], dict[str, Scenario]]:
@@ -47,16 +58,24 @@ def _manifests(world: World) -> tuple[list[dict[str, Any]], dict[str, Scenario]]
     world.apply()
     requests = [
         _request("api-after-bad-release", facets, "5xx spike after the 2026-11-20 release"),
-        _request("site-hotfix-broke-checkout", vector, "checkout fails after hotfix",
-                 target={"version": vector.earlier[1]}),
+        _request(
+            "site-hotfix-broke-checkout",
+            vector,
+            "checkout fails after hotfix",
+            target={"version": vector.earlier[1]},
+        ),
         _request("container-memory-leak", yandex, "memory leak in revision 4", target={"stepsBack": 1}),
         _request("what-would-happen", vector, "dry run: where would we go?", dryRun=True),
-        _request("stale-expectation", facets, "expects an old live version",
-                 expectedCurrentVersion="v-not-live"),
+        _request(
+            "stale-expectation", facets, "expects an old live version", expectedCurrentVersion="v-not-live"
+        ),
     ]
     secrets = [_secret(s) for s in (facets, vector, yandex)]
-    targets = {"api-after-bad-release": facets, "site-hotfix-broke-checkout": vector,
-               "container-memory-leak": yandex}
+    targets = {
+        "api-after-bad-release": facets,
+        "site-hotfix-broke-checkout": vector,
+        "container-memory-leak": yandex,
+    }
     return secrets + requests, targets
 
 
@@ -71,7 +90,9 @@ def _watch(cluster: ControlPlane, names: list[str], timeout: float = 120) -> Non
             now = (status.get("phase", ""), status.get("message", ""))
             if now[0] and seen.get(item["metadata"]["name"]) != now:
                 seen[item["metadata"]["name"]] = now
-                print(f"  {time.monotonic() - start:5.1f}s  {item['metadata']['name']:28} {now[0]:10} {now[1]}")
+                print(
+                    f"  {time.monotonic() - start:5.1f}s  {item['metadata']['name']:28} {now[0]:10} {now[1]}"
+                )
         if len(seen) == len(names) and all(phase in TERMINAL for phase, _ in seen.values()):
             return
         time.sleep(0.25)
@@ -91,13 +112,18 @@ def run(workdir: Path) -> int:
         sandboxes.start_in_thread()
         for name in ("facets", "vector", "yandex"):
             print(f"  {name:7} {sandboxes.url(name)}")
-        world = World(sandboxes, vector_step_seconds=1.5, yandex_operation_seconds=3,
-                      yandex_service_account=True)
+        world = World(
+            sandboxes, vector_step_seconds=1.5, yandex_operation_seconds=3, yandex_service_account=True
+        )
         manifests, targets = _manifests(world)
         _say("Starting the operator: rollback-operator run --all-namespaces")
         allowed = [a for url in sandboxes.allowed_endpoints() for a in ("--allowed-endpoint", url)]
-        operator = OperatorProcess(env=cluster.env(), log_path=workdir / "operator.log", extra_args=allowed,
-                                   timing=("--poll-initial", "0.5", "--poll-max", "1"))
+        operator = OperatorProcess(
+            env=cluster.env(),
+            log_path=workdir / "operator.log",
+            extra_args=allowed,
+            timing=("--poll-initial", "0.5", "--poll-max", "1"),
+        )
         operator.start()
         _say(f"kubectl apply: 3 Secrets and 5 RollbackRequests in namespace {NAMESPACE}")
         cluster.kubectl("create", "namespace", NAMESPACE)
@@ -112,7 +138,7 @@ def run(workdir: Path) -> int:
             print(f"  {scenario.sandbox:7} {name:28} {scenario.rollbacks(sandboxes)}")
         _say("Events of one request: kubectl describe rbr api-after-bad-release")
         described = cluster.kubectl("describe", "rbr", "api-after-bad-release", "-n", NAMESPACE).stdout
-        print(described[described.find("Events:"):])
+        print(described[described.find("Events:") :])
         return 0
     finally:
         _say("Cleaning up")

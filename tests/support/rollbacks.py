@@ -19,11 +19,18 @@ GROUP, VERSION, PLURAL = "rollback.dev", "v1alpha1", "rollbackrequests"
 
 def manifest(name: str, provider: Mapping[str, Any], *, secret: str, **spec: Any) -> dict[str, Any]:
     """A RollbackRequest body; ``spec`` keys are camelCase as on the wire."""
-    body: dict[str, Any] = {"reason": f"test rollback {name}", "provider": dict(provider),
-                            "credentialsSecretRef": {"name": secret}}
+    body: dict[str, Any] = {
+        "reason": f"test rollback {name}",
+        "provider": dict(provider),
+        "credentialsSecretRef": {"name": secret},
+    }
     body.update(spec)
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "RollbackRequest",
-            "metadata": {"name": name}, "spec": body}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "RollbackRequest",
+        "metadata": {"name": name},
+        "spec": body,
+    }
 
 
 class Requests:
@@ -43,20 +50,29 @@ class Requests:
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a RollbackRequest."""
         created: dict[str, Any] = self.custom.create_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, PLURAL, body)
+            GROUP, VERSION, self.namespace, PLURAL, body
+        )
         return created
 
     def get(self, name: str) -> dict[str, Any]:
         """The current object."""
-        obj: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+        obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name
+        )
         return obj
 
     def status(self, name: str) -> dict[str, Any]:
         """The current status (empty dict before the operator wrote any)."""
         return dict(self.get(name).get("status") or {})
 
-    def wait(self, name: str, predicate: Callable[[dict[str, Any]], bool], *, timeout: float = 30,
-             what: str = "the expected status") -> dict[str, Any]:
+    def wait(
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        *,
+        timeout: float = 30,
+        what: str = "the expected status",
+    ) -> dict[str, Any]:
         """Poll until ``predicate(status)`` holds; fail with the last status seen."""
         deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}

@@ -75,27 +75,50 @@ class World:
         """A Facets resource with ``versions`` versions; the newest is live. ``fail``: error|reject."""
         n = next(_counter)
         ids = [f"v{n:04d}{i:02d}" for i in range(versions, 0, -1)]  # newest first
-        resource = {"clusterId": f"env{n:04d}", "resourceType": "service", "resourceName": f"api-{n}",
-                    "versions": [{"id": v, "tag": f"1.{i}", "artifactUri": f"registry/api:1.{i}"}
-                                 for v, i in zip(ids, range(versions, 0, -1), strict=True)]}
+        resource = {
+            "clusterId": f"env{n:04d}",
+            "resourceType": "service",
+            "resourceName": f"api-{n}",
+            "versions": [
+                {"id": v, "tag": f"1.{i}", "artifactUri": f"registry/api:1.{i}"}
+                for v, i in zip(ids, range(versions, 0, -1), strict=True)
+            ],
+        }
         if fail:
             for version in resource["versions"][1:]:
                 version["failRestore"] = fail
         self._facets.append(resource)
-        block = {"facets": {"controlPlaneURL": self.sandboxes.url("facets"), "environmentId": resource["clusterId"],
-                            "resourceType": "service", "resourceName": resource["resourceName"]}}
+        block = {
+            "facets": {
+                "controlPlaneURL": self.sandboxes.url("facets"),
+                "environmentId": resource["clusterId"],
+                "resourceType": "service",
+                "resourceName": resource["resourceName"],
+            }
+        }
         key = f"{resource['clusterId']}/service/{resource['resourceName']}"
-        return Scenario("facets", block, {"username": FACETS_USER, "token": FACETS_TOKEN}, ids[0], ids[1:], key)
+        return Scenario(
+            "facets", block, {"username": FACETS_USER, "token": FACETS_TOKEN}, ids[0], ids[1:], key
+        )
 
     def vector(self, *, deployments: int = 4, fail: bool = False) -> Scenario:
         """A Vector environment with ``deployments`` successful deployments and one failed in between."""
         n = next(_counter)
         env = _ulid(n * 1000)
         ids = [_ulid(n * 1000 + i) for i in range(1, deployments + 2)]  # oldest first
-        history = [{"id": d, "status": "deployed", "created_at": _stamp(len(ids) - i).isoformat(),
-                    "rollback_fails": fail} for i, d in enumerate(ids)]
+        history = [
+            {
+                "id": d,
+                "status": "deployed",
+                "created_at": _stamp(len(ids) - i).isoformat(),
+                "rollback_fails": fail,
+            }
+            for i, d in enumerate(ids)
+        ]
         history[-2]["status"] = "failed"  # a failed deployment is never a candidate
-        self._vector.append({"id": env, "name": f"production-{n}", "status": "active", "deployments": history})
+        self._vector.append(
+            {"id": env, "name": f"production-{n}", "status": "active", "deployments": history}
+        )
         good = [d["id"] for d in reversed(history) if d["status"] == "deployed"]
         block = {"vector": {"environmentId": env, "apiURL": self.sandboxes.url("vector")}}
         return Scenario("vector", block, {"token": VECTOR_TOKEN}, good[0], good[1:], env)
@@ -105,14 +128,27 @@ class World:
         n = next(_counter)
         container = f"bbacontainer{n:08d}"
         ids = [f"bbarev{n:06d}{i:02d}" for i in range(revisions, 0, -1)]  # newest first
-        revs = [{"id": r, "image": f"cr.yandex/crp/api:{i}", "status": "OBSOLETE", "failRollback": fail,
-                 "createdAt": _stamp(j + 1).isoformat().replace("+00:00", ".123456789Z")}
-                for j, (r, i) in enumerate(zip(ids, range(revisions, 0, -1), strict=True))]
+        revs = [
+            {
+                "id": r,
+                "image": f"cr.yandex/crp/api:{i}",
+                "status": "OBSOLETE",
+                "failRollback": fail,
+                "createdAt": _stamp(j + 1).isoformat().replace("+00:00", ".123456789Z"),
+            }
+            for j, (r, i) in enumerate(zip(ids, range(revisions, 0, -1), strict=True))
+        ]
         revs[0]["status"] = "ACTIVE"
         self._yandex.append({"id": container, "name": f"api-{n}", "revisions": list(reversed(revs))})
         url = self.sandboxes.url("yandex")
-        block = {"yandexServerlessContainer": {"containerId": container, "apiURL": url, "operationsURL": url,
-                                               "iamURL": url}}
+        block = {
+            "yandexServerlessContainer": {
+                "containerId": container,
+                "apiURL": url,
+                "operationsURL": url,
+                "iamURL": url,
+            }
+        }
         return Scenario("yandex", block, self._yandex_secret(), ids[0], ids[1:], container)
 
     def _yandex_secret(self) -> dict[str, str]:
@@ -125,14 +161,27 @@ class World:
     def apply(self) -> World:
         """Seed every sandbox with the targets added so far (replacing earlier seeds)."""
         boxes = self.sandboxes
-        boxes.read("facets", lambda s: s.seed({"users": [{"username": FACETS_USER, "token": FACETS_TOKEN}],
-                                               "resources": self._facets}))
-        boxes.read("vector", lambda s: s.seed({"tokens": {VECTOR_TOKEN: "ops@acme.example"},
-                                               "settings": {"step_seconds": self.vector_step_seconds},
-                                               "environments": self._vector}))
-        yandex: dict[str, Any] = {"operationSeconds": self.yandex_operation_seconds,
-                                  "iamTokens": {YANDEX_IAM_TOKEN: "ajesandboxaccount001"},
-                                  "containers": self._yandex}
+        boxes.read(
+            "facets",
+            lambda s: s.seed(
+                {"users": [{"username": FACETS_USER, "token": FACETS_TOKEN}], "resources": self._facets}
+            ),
+        )
+        boxes.read(
+            "vector",
+            lambda s: s.seed(
+                {
+                    "tokens": {VECTOR_TOKEN: "ops@acme.example"},
+                    "settings": {"step_seconds": self.vector_step_seconds},
+                    "environments": self._vector,
+                }
+            ),
+        )
+        yandex: dict[str, Any] = {
+            "operationSeconds": self.yandex_operation_seconds,
+            "iamTokens": {YANDEX_IAM_TOKEN: "ajesandboxaccount001"},
+            "containers": self._yandex,
+        }
         if self._yandex_key is not None:
             yandex["serviceAccountKeys"] = [self._yandex_key]
         boxes.read("yandex", lambda s: s.seed(yandex))

@@ -13,8 +13,8 @@ Vector Pro API under ``{apiURL}/api/v1/vector/`` with a Bearer token:
 - recover: a deployment newer than the watermark means the rollback arrived; it is adopted.
 - poll: ``GET deployments/{id}``.
 
-Shapes follow the published OpenAPI spec; the prose docs' variants (``environment_id``, 202
-instead of 201, ``running``/``completed`` statuses, ``Z`` timestamps) are read as well.
+Routes, the auth header, the tolerant answer models and the error text live in ``vector_wire.py``;
+paging goes through ``wire.collect_pages``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rollback_operator.errors import (
     CredentialsInvalid,
@@ -46,202 +43,46 @@ from rollback_operator.providers.base import (
     Recovery,
     RecoveryState,
     Resolution,
-    Version,
 )
-from rollback_operator.providers.http import (
-    DEFAULT_TIMEOUT,
-    ProviderHTTP,
-    RetryPolicy,
-    decode_json,
-    describe_plain,
-)
+from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy
 from rollback_operator.providers.selection import choose
+from rollback_operator.providers.vector_wire import (
+    API_PREFIX,
+    FAILURE,
+    IN_PROGRESS,
+    SUCCESS,
+    Deployment,
+    Page,
+    bearer,
+    describe,
+    read_deployment,
+    read_page,
+    url,
+)
+from rollback_operator.providers.wire import Collected, collect_pages
 
 if TYPE_CHECKING:
     from rollback_operator.providers.base import Provider
 
+__all__ = ["API_PREFIX", "FAILURE", "IN_PROGRESS", "SUCCESS", "VectorAdapter", "describe"]
+
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v1/vector"
 # Visible ASCII only: a token with spaces or control characters cannot go into a header, and
 # httpx would fail only while sending, where a failure looks like an unknown outcome.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
-WireT = TypeVar("WireT", bound=BaseModel)
-
-SUCCESS = frozenset({"deployed", "completed"})
-FAILURE = frozenset({"failed"})
-# The spec's deployments go pending → deploying → deployed; its rollback text says running → completed.
-IN_PROGRESS = frozenset({"pending", "deploying", "running"})
 
 
-class _Wire(BaseModel):
-    """Tolerant reading: unknown fields are ignored, optional ones default."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Deployment(_Wire):
-    """One deployment record (rollbacks are deployments too)."""
-
-    id: str = Field(min_length=1)
-    status: str
-    status_label: str | None = None
-    stderr: str | None = None
-    actor: str | None = None
-    created_at: datetime | None = None
-    vector_environment_id: str | None = None
-    environment_id: str | None = None
-    """The prose docs' name for ``vector_environment_id``."""
-
-    @field_validator("created_at")
-    @classmethod
-    def _assume_utc(cls, value: datetime | None) -> datetime | None:
-        # Naive and aware times cannot be compared; Vector's times are UTC.
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-    @property
-    def successful(self) -> bool:
-        return self.status in SUCCESS
-
-    @property
-    def environment_ref(self) -> str | None:
-        return self.vector_environment_id or self.environment_id
-
-    @property
-    def label(self) -> str:
-        """E.g. "deployed 2026-05-01 10:00 UTC by dev@example.com"."""
-        parts = [self.status]
-        if self.created_at is not None:
-            parts.append(self.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
-        if self.actor:
-            parts.append(f"by {self.actor}")
-        return " ".join(parts)
-
-    def version(self) -> Version:
-        return Version(self.id, created_at=self.created_at, label=self.label)
-
-    def failure_text(self) -> str:
-        """The last lines of stderr (where the cause usually is), else the status label."""
-        lines = [line.strip() for line in (self.stderr or "").splitlines() if line.strip()]
-        if not lines:
-            return self.status_label or self.status
-        return "failed: " + " | ".join(lines[-3:])[-300:]
-
-
-class _Links(_Wire):
-    next: str | None = None
-
-
-class _Meta(_Wire):
-    current_page: int | None = None
-    last_page: int | None = None
-
-
-class _Page(_Wire):
-    """A page of ``GET environments/{env}/deployments`` with Laravel's ``links`` and ``meta``."""
-
-    data: list[_Deployment]
-    links: _Links = Field(default_factory=_Links)
-    meta: _Meta = Field(default_factory=_Meta)
-
-    @field_validator("links", "meta", mode="before")
-    @classmethod
-    def _empty_is_object(cls, value: Any) -> Any:
-        # PHP encodes an empty map as [] and the spec's examples show {}; both mean "nothing".
-        return {} if value in ([], None) else value
-
-    def has_more(self, *, page: int, per_page: int) -> bool:
-        """Whether a next page exists: meta.last_page, else links.next, else a full page."""
-        if not self.data:
-            return False
-        if self.meta.last_page is not None:
-            return page < self.meta.last_page
-        if "next" in self.links.model_fields_set:
-            return self.links.next is not None
-        return len(self.data) >= per_page
-
-
-class _One(_Wire):
-    """``GET deployments/{id}`` and the rollback answer."""
-
-    data: _Deployment
-
-
-def describe(response: httpx.Response) -> str:
-    """Vector's error text: the ``errors`` map ("field: message"), else ``message``, else the body."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return describe_plain(response)
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        if isinstance(errors, dict) and errors:
-            return "; ".join(f"{name}: {_text(problems)}" for name, problems in errors.items())
-        message = body.get("message")
-        if isinstance(message, str) and message.strip():
-            return message.strip()
-    return describe_plain(response)
-
-
-def _text(problems: Any) -> str:
-    if isinstance(problems, list):
-        return " ".join(str(problem) for problem in problems)
-    return str(problems)
-
-
-def _parse(model: type[WireT], response: httpx.Response, *, what: str, expected: str) -> WireT:
-    """Read a JSON body into a wire model, or raise ``MalformedResponse`` saying what was expected."""
-    body = decode_json(response, what=what)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors(include_input=False)[:3]
-        )
-        raise MalformedResponse(f"{what}: expected {expected}; {problems}") from exc
-
-
-def _one(response: httpx.Response, *, what: str) -> _One:
-    return _parse(_One, response, what=what, expected='{"data": {"id": ..., "status": ...}}')
-
-
-def _auth(creds: Credentials) -> dict[str, str]:
-    return {"Authorization": f"Bearer {creds.values['token']}"}
-
-
-@dataclass
-class _History:
-    """What paging through an environment's deployments found."""
-
-    successes: list[_Deployment] = field(default_factory=list)
-    """Successful deployments, newest first, each once."""
-    watermark: str | None = None
-    scanned: int = 0
-    truncated: bool = False
-    """True when the page cap stopped the search before the end of the history."""
-    _seen: set[str] = field(default_factory=set)
-
-    def add(self, deployments: list[_Deployment]) -> None:
-        # A deployment created while paging shifts later pages by one; skip repeats.
-        for deployment in deployments:
-            if deployment.id not in self._seen:
-                self._seen.add(deployment.id)
-                self.scanned += 1
-                if deployment.successful:
-                    self.successes.append(deployment)
-
-
-def _enough(target: Target) -> Callable[[list[_Deployment]], bool]:
+def _enough(target: Target) -> Callable[[list[Deployment]], bool]:
     """When paging may stop: the wanted version or enough successful deployments were found."""
     if target.version is not None:
         wanted = target.version
-        return lambda found: any(deployment.id == wanted for deployment in found)
+        return lambda found: any(deployment.id == wanted for deployment in found if deployment.successful)
     needed = (target.steps_back or 1) + 1  # the live deployment plus N earlier ones
-    return lambda found: len(found) >= needed
+    return lambda found: sum(deployment.successful for deployment in found) >= needed
 
 
-def _progress(deployment: _Deployment) -> Progress:
+def _progress(deployment: Deployment) -> Progress:
     label = deployment.status_label or deployment.status
     if deployment.status in SUCCESS:
         return Progress(OperationState.SUCCEEDED, label)
@@ -306,25 +147,25 @@ class VectorAdapter:
     async def resolve(self, spec: VectorProvider, creds: Credentials, target: Target) -> Resolution:
         """Page through the deployments until the live one and the wanted candidates are known."""
         history = await self._history(spec, creds, enough=_enough(target))
-        if not history.successes:
+        scanned = len(history.entries)
+        successes = [deployment for deployment in history.entries if deployment.successful]
+        if not successes:
             raise TargetNotFound(
                 f"vector: environment {spec.environment_id} has no successful (deployed or completed) "
-                f"deployment among its {history.scanned} newest deployments, so there is nothing to "
-                "roll back from"
+                f"deployment among its {scanned} newest deployments, so there is nothing to roll back from"
             )
-        live, *earlier = history.successes
+        live, *earlier = successes
         try:
             return choose(
                 current=live.id,
                 candidates=[deployment.version() for deployment in earlier],
                 target=target,
-                watermark=history.watermark,
+                watermark=history.entries[0].id,  # the newest deployment of any status
             )
         except TargetNotFound as exc:
             if history.truncated:
-                raise TargetNotFound(
-                    f"{exc.message} (searched only the newest {history.scanned} deployments)"
-                ) from exc
+                searched = f"searched only the newest {scanned} deployments"
+                raise TargetNotFound(f"{exc.message} ({searched})") from exc
             raise
 
     async def trigger(
@@ -335,18 +176,19 @@ class VectorAdapter:
         Vector takes no idempotency key, so ``idempotency_key`` is unused: the reconciler's claim
         and ``recover`` keep the call exactly-once.
         """
-        response = await self.http.request(
+        response = await self._call(
             "POST",
-            self._url(spec, "environments", spec.environment_id, "rollback"),
+            spec,
+            creds,
+            "environments",
+            spec.environment_id,
+            "rollback",
             operation="rollback",
             idempotent=False,
-            describe=describe,
-            secrets=creds.secrets(),
-            headers=_auth(creds),
             json_body={"target_deployment_id": resolution.target},
         )
         try:
-            created = _one(response, what="vector rollback").data
+            created = read_deployment(response, what="vector rollback")
         except MalformedResponse as exc:
             # Vector accepted the rollback (2xx) but the handle cannot be read: only recovery,
             # which finds the new deployment, may decide what happened; a retry would roll back twice.
@@ -399,22 +241,17 @@ class VectorAdapter:
     # ------------------------------------------------------------------------------------ helpers
 
     async def _history(
-        self, spec: VectorProvider, creds: Credentials, *, enough: Callable[[list[_Deployment]], bool]
-    ) -> _History:
-        history = _History()
-        for page in range(1, self.max_pages + 1):
+        self, spec: VectorProvider, creds: Credentials, *, enough: Callable[[list[Deployment]], bool]
+    ) -> Collected[Deployment]:
+        async def fetch(page: int) -> tuple[list[Deployment], bool]:
             listing = await self._list(spec, creds, page=page)
-            if page == 1 and listing.data:
-                history.watermark = listing.data[0].id
-            history.add(listing.data)
-            if enough(history.successes) or not listing.has_more(page=page, per_page=self.page_size):
-                return history
-        history.truncated = True
-        return history
+            return listing.data, listing.has_more(page=page, per_page=self.page_size)
+
+        return await collect_pages(fetch, pages=range(1, self.max_pages + 1), enough=enough)
 
     async def _newer_than(
-        self, spec: VectorProvider, creds: Credentials, newest: list[_Deployment], *, watermark: str
-    ) -> list[_Deployment] | None:
+        self, spec: VectorProvider, creds: Credentials, newest: list[Deployment], *, watermark: str
+    ) -> list[Deployment] | None:
         """The deployments of ``newest`` (newest first) created after the watermark; None if unknowable."""
         ids = [deployment.id for deployment in newest]
         if watermark in ids:
@@ -441,8 +278,9 @@ class VectorAdapter:
         )
         return Recovery(RecoveryState.UNKNOWN, message=message)
 
-    async def _list(self, spec: VectorProvider, creds: Credentials, *, page: int) -> _Page:
-        response = await self._get(
+    async def _list(self, spec: VectorProvider, creds: Credentials, *, page: int) -> Page:
+        response = await self._call(
+            "GET",
             spec,
             creds,
             "environments",
@@ -451,36 +289,35 @@ class VectorAdapter:
             operation="list deployments",
             params={"page": page, "per_page": self.page_size},
         )
-        expected = '{"data": [deployment, ...]} with each deployment\'s id and status'
-        return _parse(_Page, response, what="vector list deployments", expected=expected)
+        return read_page(response)
 
-    async def _deployment(self, spec: VectorProvider, creds: Credentials, deployment_id: str) -> _Deployment:
-        response = await self._get(spec, creds, "deployments", deployment_id, operation="get deployment")
-        return _one(response, what="vector get deployment").data
+    async def _deployment(self, spec: VectorProvider, creds: Credentials, deployment_id: str) -> Deployment:
+        operation = "get deployment"
+        response = await self._call("GET", spec, creds, "deployments", deployment_id, operation=operation)
+        return read_deployment(response, what="vector get deployment")
 
-    async def _get(
+    async def _call(
         self,
+        method: str,
         spec: VectorProvider,
         creds: Credentials,
         *parts: str,
         operation: str,
+        idempotent: bool = True,
         params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
     ) -> httpx.Response:
         return await self.http.request(
-            "GET",
-            self._url(spec, *parts),
+            method,
+            url(spec.api_url, *parts),
             operation=operation,
-            idempotent=True,
+            idempotent=idempotent,
             describe=describe,
             secrets=creds.secrets(),
-            headers=_auth(creds),
+            headers=bearer(creds),
             params=params,
+            json_body=json_body,
         )
-
-    @staticmethod
-    def _url(spec: VectorProvider, *parts: str) -> str:
-        # Ids are quoted so that a value with "/" or "?" cannot reach another route.
-        return spec.api_url.rstrip("/") + API_PREFIX + "".join("/" + quote(part, safe="") for part in parts)
 
 
 if TYPE_CHECKING:

@@ -1,0 +1,67 @@
+"""Reading provider answers: the helpers the Facets and Vector adapters share.
+
+- ``validation_problems`` turns a pydantic ``ValidationError`` into "field.path: message" text for
+  a ``MalformedResponse``, without the input values: an answer that does not fit must not carry
+  what it holds (a token, say) into status or logs.
+- ``collect_pages`` pages through a newest-first history, each entry once, until the adapter has
+  enough, the provider has no more, or a page cap stops it.
+
+Used by ``facets.py``/``facets_wire.py`` and ``vector.py``/``vector_wire.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from pydantic import ValidationError
+
+
+class Identified(Protocol):
+    """A history entry with a stable id (a Facets version, a Vector deployment)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+EntryT = TypeVar("EntryT", bound=Identified)
+
+
+def validation_problems(exc: ValidationError, *, limit: int = 3) -> str:
+    """The first ``limit`` problems as "field.path: message", joined by "; "; never the input."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors(include_input=False)[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Collected(Generic[EntryT]):
+    """What paging through a history found."""
+
+    entries: list[EntryT]
+    """Newest first, each once."""
+    truncated: bool
+    """True when the page cap stopped the search before the end of the history."""
+
+
+async def collect_pages(
+    fetch: Callable[[int], Awaitable[tuple[Sequence[EntryT], bool]]],
+    *,
+    pages: range,
+    enough: Callable[[list[EntryT]], bool],
+) -> Collected[EntryT]:
+    """Fetch the pages numbered by ``pages`` until ``enough(entries)`` or the last page.
+
+    ``fetch(number)`` answers the page's entries and whether another page follows. An entry
+    created while paging shifts later pages by one, so an id seen before is skipped.
+    """
+    seen: dict[str, EntryT] = {}
+    for number in pages:
+        batch, more = await fetch(number)
+        for entry in batch:
+            seen.setdefault(entry.id, entry)
+        if enough(list(seen.values())) or not more:
+            return Collected(list(seen.values()), truncated=False)
+    return Collected(list(seen.values()), truncated=True)

@@ -1,0 +1,54 @@
+"""The per-target queue: creation order, claims jump the queue, and waiters wake on change."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rollback_operator.scheduling import QueueEntry, TargetGate, queue_entry
+
+
+def _body(name: str, created: str, *, phase: str | None = None, claimed: bool = False) -> dict[str, object]:
+    status: dict[str, object] = {"phase": phase} if phase else {}
+    if claimed:
+        status["operation"] = {"claimedAt": "2026-11-22T10:00:00Z"}
+    return {
+        "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}", "creationTimestamp": created},
+        "status": status,
+    }
+
+
+def test_finished_or_unparseable_requests_leave_the_queue() -> None:
+    assert queue_entry(_body("a", "t1", phase="Succeeded"), "k") is None
+    assert queue_entry(_body("a", "t1"), None) is None
+    assert queue_entry(_body("a", "t1", claimed=True), "k") == {
+        "k": QueueEntry("t1", "ns/a", "uid-a", claimed=True)
+    }
+
+
+def test_earlier_and_claimed_requests_go_first_and_names_break_ties() -> None:
+    early, late = (
+        QueueEntry("2026-01-01T00:00:00Z", "ns/b", "1"),
+        QueueEntry("2026-01-01T00:00:01Z", "ns/a", "2"),
+    )
+    twin = QueueEntry("2026-01-01T00:00:00Z", "ns/c", "3")
+    assert early.ahead_of(late) and not late.ahead_of(early)
+    assert early.ahead_of(twin) and not twin.ahead_of(early)
+    assert QueueEntry("2026-01-02T00:00:00Z", "ns/z", "4", claimed=True).ahead_of(early)
+    assert not early.ahead_of(early)
+
+
+async def test_a_waiter_is_told_who_is_ahead_and_proceeds_once_they_finish() -> None:
+    first, second = QueueEntry("t1", "ns/first", "1"), QueueEntry("t2", "ns/second", "2")
+    index: dict[str, list[QueueEntry]] = {"k": [first, second]}
+    gate = TargetGate(index=index, recheck=30)
+    told: list[list[str]] = []
+
+    async def on_wait(ahead: list[QueueEntry]) -> None:
+        told.append([e.name for e in ahead])
+
+    waiter = asyncio.create_task(gate.wait_turn("k", second, on_wait=on_wait))
+    await asyncio.sleep(0)
+    assert told == [["ns/first"]] and not waiter.done()
+    index["k"] = [second]
+    gate.notify("k")
+    await asyncio.wait_for(waiter, timeout=1)  # woken by notify, not by the 30 s recheck
