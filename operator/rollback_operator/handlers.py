@@ -117,8 +117,6 @@ def rollback_queue(body: kopf.Body, memo: kopf.Memo, **_: Any) -> Any:
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)
-async def on_event(
-    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, rollback_queue: kopf.Index[Any, Any], **_: Any
-) -> None:
-    """Every watch event of every RollbackRequest."""
-    memo.runtime.observe(event.get("type"), dict(body), rollback_queue)
+async def on_event(*, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    """Every watch event of every RollbackRequest (kopf passes the index as ``rollback_queue``)."""
+    memo.runtime.observe(event.get("type"), dict(body), kwargs["rollback_queue"])

@@ -8,7 +8,9 @@ that ``kubectl explain`` shows. Read by the reconciler, the handlers and the pro
 
 Each admission rule is written twice, side by side: as a pydantic constraint or validator, and as
 the CEL rule (``x-kubernetes-validations``) the API server evaluates. Both share one message, and
-one table of cases (``tests/api/cases.py``) checks that they agree.
+one table of cases (``tests/api/cases.py``) checks that they agree. The shared field types, their
+bounds and messages, and the CEL helpers live in ``fields.py``; every one of their names is
+re-exported here, so callers keep importing from this module.
 """
 
 from __future__ import annotations

@@ -20,18 +20,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
-from rollback_operator import conditions, metrics
+from rollback_operator import metrics
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.config import Settings, backoff, endpoint_allowed
 from rollback_operator.errors import (
     Conflict,
-    CredentialsMissing,
     EndpointNotAllowed,
     Gone,
     OutcomeUnknown,
@@ -39,40 +37,16 @@ from rollback_operator.errors import (
     PreconditionFailed,
     TransientError,
 )
-from rollback_operator.models import Operation, OperationState, Phase
+from rollback_operator.jobs import Job, Steps, resolution_facts, resolution_from_status
+from rollback_operator.models import OperationState, Phase
+from rollback_operator.observing import observe
 from rollback_operator.providers import Registry
-from rollback_operator.providers.base import Credentials, Handle, Provider, RecoveryState, Resolution
+from rollback_operator.providers.base import Handle, RecoveryState, Resolution
 from rollback_operator.scheduling import QueueEntry, TargetGate
 from rollback_operator.status import Clock, Kube, Request, StatusWriter, utcnow
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Shield = Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]
-
-
-class GaveUp(PermanentError):
-    """A transient failure outlasted the request's deadline; keeps the transient reason."""
-
-    def __init__(self, cause: TransientError, seconds: int) -> None:
-        super().__init__(f"gave up after {seconds}s: {cause.message}")
-        self.reason = cause.reason
-
-
-@dataclass
-class Job:
-    """One run over one request: the writer (holding the latest body) and its provider."""
-
-    writer: StatusWriter
-    adapter: Provider[Any]
-    block: Any
-
-    @property
-    def req(self) -> Request:
-        return self.writer.request
-
-    @property
-    def op(self) -> Operation:
-        return self.req.status.operation or Operation()
 
 
 async def _direct(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -95,9 +69,8 @@ class Reconciler:
         self.kube, self.registry, self.settings, self.gate = kube, registry, settings, gate
         self.timing = settings.timing
         self.shield, self.clock = shield, clock
+        self.steps = Steps(kube, settings.timing, clock)
         self.slots = asyncio.Semaphore(settings.max_concurrent)
-
-    # ------------------------------------------------------------------ entry points
 
     def target_key(self, body: dict[str, Any]) -> str | None:
         """The per-target lock key of a request body, or None when its spec is unusable."""
@@ -113,9 +86,8 @@ class Reconciler:
         while True:
             try:
                 job = await self._load(namespace, name)
-                if job is None:
-                    return
-                await self._advance(job)
+                if job is not None:
+                    await self._advance(job)
                 return
             except Conflict:
                 log.info("%s/%s changed underneath; reading it again", namespace, name)
@@ -123,11 +95,11 @@ class Reconciler:
                 return
 
     async def _load(self, namespace: str, name: str) -> Job | None:
-        body = await self._kube_retrying(lambda: self.kube.get(namespace, name))
+        body = await self.steps.kube_retrying(lambda: self.kube.get(namespace, name))
         try:
             req = Request.parse(body)
         except ValidationError as exc:
-            await self._reject_invalid(body, exc)
+            await self.steps.reject_invalid(body, exc)
             return None
         if req.status.terminal:
             return None
@@ -139,17 +111,16 @@ class Reconciler:
         metrics.IN_FLIGHT.labels(provider).inc()
         try:
             if job.op.id:
-                await self._observe(job)
+                await observe(job, self.steps)
             elif job.op.claimed_at:
                 await self._resume(job)
             else:
                 await self._start(job)
         except PermanentError as err:
-            await self._finish(
-                job, Situation(Phase.FAILED, err.reason, err.message, triggered=bool(job.op.id))
-            )
+            failed = Situation(Phase.FAILED, err.reason, err.message, triggered=bool(job.op.id))
+            await self.steps.finish(job, failed)
         except OutcomeUnknown as err:
-            await self._finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, err.message))
+            await self.steps.finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, err.message))
         finally:
             metrics.IN_FLIGHT.labels(provider).dec()
 
@@ -157,21 +128,19 @@ class Reconciler:
 
     async def _start(self, job: Job) -> None:
         self._check_endpoints(job)
-        me = QueueEntry(
-            job.req.body["metadata"]["creationTimestamp"], f"{job.req.namespace}/{job.req.name}", job.req.uid
-        )
+        meta = job.req.body["metadata"]
+        me = QueueEntry(meta["creationTimestamp"], job.label, job.req.uid)
         key = job.adapter.target_key(job.block)
         await self.gate.wait_turn(key, me, on_wait=lambda ahead: self._waiting(job, ahead))
         async with self.slots:
-            resolution = await self._retrying(
-                job, lambda creds: job.adapter.resolve(job.block, creds, job.req.spec.target)
-            )
+            target = job.req.spec.target
+            resolution = await self.steps.retrying(job, lambda c: job.adapter.resolve(job.block, c, target))
             if await self._settled_without_trigger(job, resolution):
                 return
             await self._claim(job, resolution, renew=False)
             if not await self._actuate(job, resolution):
                 return
-        await self._observe(job)
+        await observe(job, self.steps)
 
     def _check_endpoints(self, job: Job) -> None:
         for url in job.adapter.endpoints(job.block):
@@ -188,8 +157,7 @@ class Reconciler:
 
     async def _settled_without_trigger(self, job: Job, resolution: Resolution) -> bool:
         """Handle the outcomes that need no provider call; True when the request is finished."""
-        spec = job.req.spec
-        facts = _resolution_facts(resolution)
+        spec, facts = job.req.spec, resolution_facts(resolution)
         if spec.expected_current_version and spec.expected_current_version != resolution.current:
             raise PreconditionFailed(
                 f"expected the live version to be {spec.expected_current_version}, but it is "
@@ -197,11 +165,15 @@ class Reconciler:
             )
         if resolution.already_at_target:
             message = f"{resolution.target} is already the live version; nothing to do"
-            await self._finish(job, Situation(Phase.SUCCEEDED, Reason.ALREADY_AT_TARGET, message), **facts)
+            await self.steps.finish(
+                job, Situation(Phase.SUCCEEDED, Reason.ALREADY_AT_TARGET, message), **facts
+            )
             return True
         if spec.dry_run:
             message = f"dry run: would roll back from {resolution.current} to {resolution.target}"
-            await self._finish(job, Situation(Phase.SUCCEEDED, Reason.DRY_RUN_SUCCEEDED, message), **facts)
+            await self.steps.finish(
+                job, Situation(Phase.SUCCEEDED, Reason.DRY_RUN_SUCCEEDED, message), **facts
+            )
             return True
         return False
 
@@ -219,11 +191,10 @@ class Reconciler:
         )
         message = f"rolling back from {resolution.current} to {resolution.target}"
         situation = Situation(Phase.IN_PROGRESS, Reason.CLAIMED, message)
+        facts = resolution_facts(resolution)
         # A lost answer to this write comes back as Conflict on the retry: the re-read then finds
         # our own claim and takes the recovery path, which is exactly right.
-        await self._kube_retrying(
-            lambda: job.writer.write(situation, guard=True, operation=op, **_resolution_facts(resolution))
-        )
+        await self.steps.kube_retrying(lambda: job.writer.write(situation, guard=True, operation=op, **facts))
 
     async def _actuate(self, job: Job, resolution: Resolution) -> bool:
         """Trigger under the claim until a handle is recorded; False if the request ended instead."""
@@ -236,7 +207,7 @@ class Reconciler:
                 await asyncio.sleep(self.timing.settle)
                 return await self._recover(job, resolution)
             except TransientError as err:  # the provider did not act (or deduplicates): send again
-                self._check_deadline(job, err)
+                self.steps.check_deadline(job, err)
                 await asyncio.sleep(err.retry_after or next(delays))
                 await self._claim(job, resolution, renew=True)
 
@@ -246,7 +217,7 @@ class Reconciler:
         window = (claimed_at + timedelta(seconds=self.timing.claim_grace / 2) - self.clock()).total_seconds()
         if window <= 0:
             raise TransientError("the claim's sending window passed before the rollback was sent")
-        creds = await self._credentials(job)
+        creds = await self.steps.credentials(job)
         key = job.op.idempotency_key or job.req.idempotency_key
         try:
             handle = await asyncio.wait_for(job.adapter.trigger(job.block, creds, resolution, key), window)
@@ -256,17 +227,16 @@ class Reconciler:
 
     async def _record(self, job: Job, handle: Handle) -> None:
         """Write the handle; retried until it sticks, because re-sending is never an option."""
-        op = job.op.model_copy(
-            update={
-                "id": handle.id,
-                "triggered_at": self.clock(),
-                "state": OperationState.RUNNING,
-                "message": handle.message or None,
-            }
-        )
+        update = {
+            "id": handle.id,
+            "triggered_at": self.clock(),
+            "state": OperationState.RUNNING,
+            "message": handle.message or None,
+        }
+        op = job.op.model_copy(update=update)
         message = f"rollback to {job.req.status.target_version} triggered ({handle.id})"
         situation = Situation(Phase.IN_PROGRESS, Reason.ROLLBACK_TRIGGERED, message, triggered=True)
-        await self._kube_retrying(lambda: job.writer.write(situation, operation=op))
+        await self.steps.finish(job, situation, operation=op)
 
     # ------------------------------------------------------------------ after a crash
 
@@ -279,26 +249,22 @@ class Reconciler:
             pause = (until - self.clock()).total_seconds()
             if pause > 0:
                 log.info(
-                    "%s/%s: claim by %s is %ss from its grace end; waiting",
-                    job.req.namespace,
-                    job.req.name,
-                    op.claimed_by,
-                    round(pause),
+                    "%s: claimed by %s; waiting %.0fs for its grace to end", job.label, op.claimed_by, pause
                 )
                 await asyncio.sleep(pause)
                 raise Conflict("re-read after waiting out another instance's claim")
-        resolution = _resolution_from_status(job)
+        resolution = resolution_from_status(job)
         async with self.slots:
             await self._claim(job, resolution, renew=True)
             if not await self._recover(job, resolution):
                 return
-        await self._observe(job)
+        await observe(job, self.steps)
 
     async def _recover(self, job: Job, resolution: Resolution) -> bool:
         """Ask the provider what became of an unrecorded trigger; True once a handle is recorded."""
         key = job.op.idempotency_key or job.req.idempotency_key
-        recovery = await self._retrying(
-            job, lambda creds: job.adapter.recover(job.block, creds, resolution, key)
+        recovery = await self.steps.retrying(
+            job, lambda c: job.adapter.recover(job.block, c, resolution, key)
         )
         if recovery.state is RecoveryState.TRIGGERED and recovery.handle is not None:
             await self._record(job, recovery.handle)
@@ -309,150 +275,5 @@ class Reconciler:
             f"{recovery.message} The operator did not send the rollback again. Check the provider; "
             "if no rollback happened, delete this request and create a new one."
         )
-        await self._finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, message.strip()))
+        await self.steps.finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, message.strip()))
         return False
-
-    # ------------------------------------------------------------------ observing
-
-    async def _observe(self, job: Job) -> None:
-        """Poll the handle until a terminal provider state or the request's timeout."""
-        op = job.op
-        assert op.id is not None
-        deadline = (op.triggered_at or self.clock()) + timedelta(seconds=job.req.spec.timeout_seconds)
-        delays = backoff(self.timing.poll_initial, self.timing.poll_max)
-        while True:
-            try:
-                progress = await job.adapter.poll(job.block, await self._credentials(job), Handle(op.id))
-            except TransientError as err:
-                log.info(
-                    "%s/%s: polling %s failed (%s); retrying", job.req.namespace, job.req.name, op.id, err
-                )
-            else:
-                if progress.state is OperationState.SUCCEEDED:
-                    message = f"rolled back to {job.req.status.target_version}"
-                    await self._finish(
-                        job,
-                        Situation(Phase.SUCCEEDED, Reason.ROLLBACK_SUCCEEDED, message),
-                        operation=_with_state(op, progress.state, progress.message),
-                    )
-                    return
-                if progress.state is OperationState.FAILED:
-                    message = f"the provider reports the rollback failed: {progress.message}"
-                    await self._finish(
-                        job,
-                        Situation(Phase.FAILED, Reason.ROLLBACK_FAILED, message, triggered=True),
-                        operation=_with_state(op, progress.state, progress.message),
-                    )
-                    return
-                await self._progress(job, progress.message)
-            op = job.op
-            remaining = (deadline - self.clock()).total_seconds()
-            if remaining <= 0:
-                message = (
-                    f"no terminal state within {job.req.spec.timeout_seconds}s of the trigger; the provider "
-                    f"may still finish operation {op.id}"
-                )
-                await self._finish(job, Situation(Phase.FAILED, Reason.TIMED_OUT, message, triggered=True))
-                return
-            await asyncio.sleep(min(next(delays), remaining))
-
-    async def _progress(self, job: Job, provider_message: str) -> None:
-        op = job.op
-        if op.message == (provider_message or None):
-            return
-        situation = Situation(
-            Phase.IN_PROGRESS,
-            Reason.ROLLBACK_TRIGGERED,
-            f"rollback to {job.req.status.target_version}: {provider_message}",
-            triggered=True,
-        )
-        await job.writer.write(situation, operation=_with_state(op, OperationState.RUNNING, provider_message))
-
-    # ------------------------------------------------------------------ shared steps
-
-    async def _credentials(self, job: Job) -> Credentials:
-        ref = job.req.spec.credentials_secret_ref.name
-        data = await self.kube.read_secret(job.req.namespace, ref)
-        if data is None:
-            raise CredentialsMissing(f"Secret {job.req.namespace}/{ref} does not exist (yet)")
-        return job.adapter.credentials(data)
-
-    async def _retrying(self, job: Job, call: Callable[[Credentials], Awaitable[T]]) -> T:
-        """Run a read-only provider step, retrying transient failures until the request's deadline."""
-        delays = backoff(self.timing.retry_initial, self.timing.retry_max)
-        while True:
-            try:
-                return await call(await self._credentials(job))
-            except TransientError as err:
-                self._check_deadline(job, err)
-                if not job.op.claimed_at:
-                    await job.writer.write(Situation(Phase.RESOLVING, err.reason, f"{err.message}; retrying"))
-                await asyncio.sleep(err.retry_after or next(delays))
-
-    def _check_deadline(self, job: Job, err: TransientError) -> None:
-        """Turn a transient failure into a permanent one once the request's timeout has passed."""
-        seconds = job.req.spec.timeout_seconds
-        if self.clock() >= job.req.created + timedelta(seconds=seconds):
-            raise GaveUp(err, seconds) from err
-
-    async def _finish(self, job: Job, situation: Situation, **facts: Any) -> None:
-        await self._kube_retrying(lambda: job.writer.write(situation, **facts))
-
-    async def _kube_retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Retry a Kubernetes API call while the API server is unavailable."""
-        delays = backoff(self.timing.retry_initial, self.timing.retry_max)
-        while True:
-            try:
-                return await call()
-            except TransientError as err:
-                log.warning("Kubernetes API unavailable (%s); retrying", err)
-                await asyncio.sleep(next(delays))
-
-    async def _reject_invalid(self, body: dict[str, Any], exc: ValidationError) -> None:
-        """A spec the models reject (e.g. created before the CRD validated it): fail it, visibly."""
-        status = body.get("status") or {}
-        if status.get("phase") == Phase.FAILED:
-            return
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        situation = Situation(Phase.FAILED, Reason.INVALID_SPEC, f"the spec is invalid: {problems}")
-        now = self.clock()
-        conds = conditions.render(
-            situation, previous=[], generation=body["metadata"].get("generation"), now=now
-        )
-        patch = {
-            "phase": situation.phase.value,
-            "message": situation.message,
-            "completedAt": _iso(now),
-            "conditions": [c.model_dump(mode="json", by_alias=True) for c in conds],
-        }
-        meta = body["metadata"]
-        await self._kube_retrying(lambda: self.kube.patch_status(meta["namespace"], meta["name"], patch))
-        await self.kube.post_event(
-            body, type_="Warning", reason=Reason.INVALID_SPEC, message=situation.message
-        )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _resolution_facts(resolution: Resolution) -> dict[str, Any]:
-    return {
-        "current_version": resolution.current,
-        "target_version": resolution.target,
-        "resolution": resolution.explanation,
-    }
-
-
-def _resolution_from_status(job: Job) -> Resolution:
-    """Rebuild what ``resolve`` found from the status written with the claim (candidates are not kept)."""
-    status = job.req.status
-    if not status.current_version or not status.target_version:
-        raise OutcomeUnknown("the claim carries no resolved versions")
-    return Resolution(
-        status.current_version, status.target_version, status.resolution or "", job.op.watermark
-    )
-
-
-def _with_state(op: Operation, state: OperationState, message: str) -> Operation:
-    return op.model_copy(update={"state": state, "message": message or None})

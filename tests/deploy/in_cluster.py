@@ -1,10 +1,11 @@
-"""The provider sandboxes running inside a cluster (tests/deploy/kind/sandbox.yaml), for test_in_cluster.
+"""The provider sandboxes inside a kind cluster (tests/deploy/kind/), for test_in_cluster.
 
 ``ClusterSandboxes`` stands in for ``rollback_operator.sandbox.serve.Sandboxes`` where
-``tests.support.scenarios.World`` and ``Scenario`` use it: ``url`` is the address the operator's
-pod reaches (the Service's DNS name), and seeding and counting rollbacks go to the sandbox's
-control API through the API server's service proxy (``kubectl get/create --raw``), so the test
-needs nothing but a kubeconfig and kubectl (``$KUBECTL``, default ``kubectl`` on PATH).
+``tests.support.scenarios.World`` and ``Scenario`` use it. The sandboxes run as a second container
+in the operator's pod, so ``url`` is a loopback address: the only place the CRD accepts plain-http
+provider URLs. Seeding and counting rollbacks go to the sandbox's control API through the API
+server's service proxy (``kubectl get/create --raw``), so the test needs nothing but a kubeconfig
+and kubectl (``$KUBECTL``, default ``kubectl`` on PATH).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 NAMESPACE = "rollback-operator"
 SERVICE = "rollback-sandbox"
 PORTS = {"facets": 8701, "vector": 8702, "yandex": 8703}
-HOST = f"{SERVICE}.{NAMESPACE}.svc.cluster.local"
+HOST = "127.0.0.1"  # as seen from the operator's container
 
 
 def kubectl(kubeconfig: str, *args: str, stdin: str | None = None) -> str:

@@ -13,6 +13,14 @@ DEPLOY = REPO / "deploy"
 KIND_OVERLAY = REPO / "tests" / "deploy" / "kind"
 GENERATED_CRD = REPO / "crds" / "rollbackrequests.rollback.dev.yaml"
 SHIPPED_CRD = DEPLOY / "crd" / GENERATED_CRD.name
+OPERATOR_RIGHTS = {  # (apiGroup, resource, verb): what deploy/rbac/role.yaml must grant, and no more
+    ("rollback.dev", "rollbackrequests", "get"),
+    ("rollback.dev", "rollbackrequests", "list"),
+    ("rollback.dev", "rollbackrequests", "watch"),
+    ("rollback.dev", "rollbackrequests/status", "patch"),
+    ("", "secrets", "get"),
+    ("", "events", "create"),
+}
 
 
 def documents(path: Path) -> list[dict[str, Any]]:

@@ -59,7 +59,9 @@ def test_the_installed_operator_rolls_back_through_each_provider_exactly_once(
 
 def test_the_operator_serves_metrics_through_its_service_and_was_never_forbidden() -> None:
     metrics = kubectl(KUBECONFIG, "get", "--raw", METRICS)
-    logs = kubectl(KUBECONFIG, "logs", "--namespace", NAMESPACE, "deployment/rollback-operator")
+    logs = kubectl(
+        KUBECONFIG, "logs", "--namespace", NAMESPACE, "deployment/rollback-operator", "-c", "operator"
+    )
 
     assert "# TYPE rollback_requests_total counter" in metrics
     assert "Forbidden" not in logs  # kopf's and the operator's own wording of an HTTP 403

@@ -20,19 +20,12 @@ from kubernetes.client import (
 )
 from kubernetes.client.exceptions import ApiException
 
+from tests.deploy.manifests import OPERATOR_RIGHTS
 from tests.support.rbac import NAMESPACE as OPERATOR_NAMESPACE
 from tests.support.rollbacks import GROUP, PLURAL, VERSION, Requests, manifest
 
 Call = Callable[[ApiClient, str], object]
 PROVIDER = {"vector": {"environmentId": "01jfgxk4nqrst5vwx9yz0abcdg"}}
-OPERATOR_RIGHTS = {
-    ("rollback.dev", "rollbackrequests", "get"),
-    ("rollback.dev", "rollbackrequests", "list"),
-    ("rollback.dev", "rollbackrequests", "watch"),
-    ("rollback.dev", "rollbackrequests/status", "patch"),
-    ("", "secrets", "get"),
-    ("", "events", "create"),
-}
 
 
 def _event(namespace: str) -> dict[str, Any]:
@@ -66,12 +59,9 @@ def _patch_request(body: dict[str, Any]) -> Call:
 
 def _replace_request(*, status: bool) -> Call:
     def replace(api: ApiClient, ns: str) -> object:
-        current = _requests(api).get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, "r")
-        put = (
-            _requests(api).replace_namespaced_custom_object_status
-            if status
-            else (_requests(api).replace_namespaced_custom_object)
-        )
+        objects = _requests(api)
+        current = objects.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, "r")
+        put = getattr(objects, "replace_namespaced_custom_object" + ("_status" if status else ""))
         return put(GROUP, VERSION, ns, PLURAL, "r", current)
 
     return replace

@@ -26,6 +26,7 @@ def test_two_requests_for_one_target_run_one_after_the_other_in_creation_order(
     first, second = requests_.wait_terminal("first"), requests_.wait_terminal("second")
 
     assert "first" in waiting["message"]
+    assert "WaitingForTarget" in [e.reason for e in requests_.wait_events("second", 3)]
     assert condition(waiting, "Triggered")["reason"] == "WaitingForTarget"
     assert (first["phase"], second["phase"]) == ("Succeeded", "Succeeded")
     assert first["completedAt"] <= second["operation"]["claimedAt"]
@@ -47,7 +48,7 @@ def test_requests_for_different_targets_run_in_parallel(
     assert (first["phase"], second["phase"]) == ("Succeeded", "Succeeded")
     assert second["operation"]["triggeredAt"] < first["completedAt"]
     assert first["operation"]["triggeredAt"] < second["completedAt"]
-    assert "Waiting" not in [e.reason for e in requests_.events("two")]
+    assert [e.reason for e in requests_.wait_events("two", 2)] == ["RollbackTriggered", "RollbackSucceeded"]
 
 
 def test_a_restart_with_finished_requests_makes_no_provider_calls_and_no_writes(

@@ -41,7 +41,7 @@ def test_a_provider_rejection_fails_with_the_providers_own_message(
     _failed_with(status, "ProviderRejected")
     assert "HTTP 400" in status["message"]
     assert scenario.rollbacks(sandboxes) == 0
-    assert [e.type for e in requests_.events("rejected")] == ["Warning"]
+    assert [e.type for e in requests_.wait_events("rejected", 1)] == ["Warning"]
 
 
 def test_an_unknown_target_version_fails_as_target_not_found(
@@ -56,7 +56,8 @@ def test_an_unknown_target_version_fails_as_target_not_found(
     status = requests_.wait_terminal("nowhere")
 
     _failed_with(status, "TargetNotFound")
-    assert "bbanosuchrev" in status["message"] and scenario.live in status["message"]
+    assert "bbanosuchrev" in status["message"]
+    assert scenario.live in status["message"]
     assert scenario.rollbacks(sandboxes) == 0
 
 
@@ -72,7 +73,8 @@ def test_a_live_version_other_than_expected_fails_the_precondition(
     status = requests_.wait_terminal("guarded")
 
     _failed_with(status, "PreconditionFailed")
-    assert scenario.live in status["message"] and "01notlive" in status["message"]
+    assert scenario.live in status["message"]
+    assert "01notlive" in status["message"]
     assert scenario.rollbacks(sandboxes) == 0
 
 
@@ -100,7 +102,8 @@ def test_a_missing_secret_is_waited_for_until_it_appears(
     waiting = requests_.wait(
         "early", lambda s: condition(s, "Resolved").get("reason") == "CredentialsMissing"
     )
-    assert waiting["phase"] == "Resolving" and "late-creds" in waiting["message"]
+    assert waiting["phase"] == "Resolving"
+    assert "late-creds" in waiting["message"]
     requests_.secret("late-creds", scenario.secret)
     status = requests_.wait_terminal("early")
 
@@ -180,5 +183,6 @@ def test_rejected_credentials_never_appear_in_status_events_or_logs(
 
     _failed_with(status, "CredentialsInvalid")
     assert "Unauthenticated" in status["message"]
-    everything = str(status) + str([e.message for e in requests_.events("denied")]) + operator.log_text()
+    events = [e.message for e in requests_.wait_events("denied", 1)]
+    everything = str(status) + str(events) + operator.log_text()
     assert wrong not in everything

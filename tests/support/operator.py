@@ -91,7 +91,7 @@ class OperatorProcess:
         """Start the process (logs appended); wait until /healthz answers unless told not to."""
         self.health_port, self.metrics_port = free_port(), free_port()
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603 - our own console script
+            self.proc = subprocess.Popen(
                 self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         if wait:

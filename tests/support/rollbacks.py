@@ -91,6 +91,13 @@ class Requests:
         """Poll until Succeeded, Failed or Unknown."""
         return self.wait_phase(name, "Succeeded", "Failed", "Unknown", timeout=timeout)
 
+    def wait_events(self, name: str, count: int, timeout: float = 10) -> list[Any]:
+        """Poll until at least ``count`` Events about the request exist (they follow status writes)."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.events(name)) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return found
+
     def events(self, name: str) -> list[Any]:
         """Events about the request, oldest first."""
         listed = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")

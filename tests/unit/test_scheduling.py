@@ -31,8 +31,10 @@ def test_earlier_and_claimed_requests_go_first_and_names_break_ties() -> None:
         QueueEntry("2026-01-01T00:00:01Z", "ns/a", "2"),
     )
     twin = QueueEntry("2026-01-01T00:00:00Z", "ns/c", "3")
-    assert early.ahead_of(late) and not late.ahead_of(early)
-    assert early.ahead_of(twin) and not twin.ahead_of(early)
+    assert early.ahead_of(late)
+    assert not late.ahead_of(early)
+    assert early.ahead_of(twin)
+    assert not twin.ahead_of(early)
     assert QueueEntry("2026-01-02T00:00:00Z", "ns/z", "4", claimed=True).ahead_of(early)
     assert not early.ahead_of(early)
 
@@ -48,7 +50,8 @@ async def test_a_waiter_is_told_who_is_ahead_and_proceeds_once_they_finish() -> 
 
     waiter = asyncio.create_task(gate.wait_turn("k", second, on_wait=on_wait))
     await asyncio.sleep(0)
-    assert told == [["ns/first"]] and not waiter.done()
+    assert told == [["ns/first"]]
+    assert not waiter.done()
     index["k"] = [second]
     gate.notify("k")
     await asyncio.wait_for(waiter, timeout=1)  # woken by notify, not by the 30 s recheck

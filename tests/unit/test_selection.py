@@ -27,7 +27,8 @@ def test_an_explicit_version_is_found_among_the_candidates_or_is_the_live_one() 
     found = choose(current="v4", candidates=CANDIDATES, target=Target(version="v2"))
     live = choose(current="v4", candidates=CANDIDATES, target=Target(version="v4"))
     assert (found.target, found.explanation) == ("v2", "version=v2: 2nd newest of 3 earlier versions")
-    assert live.already_at_target and not found.already_at_target
+    assert live.already_at_target
+    assert not found.already_at_target
 
 
 @pytest.mark.parametrize("target", [Target(version="v9"), Target(steps_back=4)])

@@ -16,9 +16,8 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rollback_operator.plugin.cluster import Cluster
 from rollback_operator.plugin.describe import describe
 from rollback_operator.plugin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PluginError
 from rollback_operator.plugin.follow import follow
@@ -26,10 +25,16 @@ from rollback_operator.plugin.parser import build_parser
 from rollback_operator.plugin.show import table
 from rollback_operator.plugin.spec import build_manifest
 
+if TYPE_CHECKING:
+    from rollback_operator.plugin.cluster import Cluster
+
 Work = Coroutine[Any, Any, int]
 
 
 def _connect(args: argparse.Namespace) -> AbstractAsyncContextManager[Cluster]:
+    # Imported here: kubernetes_asyncio takes seconds to import, and --help or a usage error need none of it.
+    from rollback_operator.plugin.cluster import Cluster
+
     return Cluster.connect(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
 
 

@@ -31,7 +31,6 @@ from rollback_operator.plugin.errors import PluginError
 
 T = TypeVar("T")
 DEFAULT_KUBECONFIG = "~/.kube/config"
-WATCH_SECONDS = 60
 RECONNECT_MAX_SECONDS = 5.0
 
 
@@ -126,7 +125,7 @@ class Cluster:
         return sorted(events, key=lambda e: int(e["metadata"].get("resourceVersion") or 0))  # write order
 
     async def watch(
-        self, name: str, *, resource_version: str, seconds: int = WATCH_SECONDS
+        self, name: str, *, resource_version: str, seconds: int
     ) -> AsyncGenerator[dict[str, Any] | None, None]:
         """Every later version of one object, forever; ``None`` once it is deleted."""
         version = resource_version

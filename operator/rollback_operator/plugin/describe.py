@@ -14,8 +14,8 @@ from rollback_operator.plugin.show import (
     EVENTS_SHOWN,
     NO_STATUS,
     age,
-    clip,
     columns,
+    one_line,
     parse_time,
     phase_of,
     status_of,
@@ -97,7 +97,7 @@ def _conditions(status: Mapping[str, Any], now: datetime) -> str:
     rows = [["TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"]]
     for c in status.get("conditions") or []:
         since = age(c.get("lastTransitionTime"), now=now)
-        rows.append([c["type"], c["status"], c.get("reason", ""), since, clip(c.get("message") or "")])
+        rows.append([c["type"], c["status"], c.get("reason", ""), since, one_line(c.get("message") or "")])
     return "Conditions:\n" + ("  " + columns(rows).replace("\n", "\n  ") if len(rows) > 1 else "  <none>")
 
 
@@ -106,7 +106,7 @@ def _events(events: Sequence[Mapping[str, Any]], now: datetime) -> str:
     for e in list(events)[-EVENTS_SHOWN:]:
         when = e.get("lastTimestamp") or e.get("eventTime") or e.get("firstTimestamp")
         rows.append(
-            [age(when, now=now), e.get("type", ""), e.get("reason", ""), clip(e.get("message") or "")]
+            [age(when, now=now), e.get("type", ""), e.get("reason", ""), one_line(e.get("message") or "")]
         )
     return "Events:\n" + ("  " + columns(rows).replace("\n", "\n  ") if len(rows) > 1 else "  <none>")
 

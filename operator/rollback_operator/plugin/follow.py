@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import sys
 from contextlib import aclosing
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rollback_operator.models import Phase
-from rollback_operator.plugin.cluster import WATCH_SECONDS, Cluster
 from rollback_operator.plugin.errors import EXIT_FAILED, EXIT_OK, PluginError
 from rollback_operator.plugin.show import is_terminal, phase_of, progress_key, progress_line
+
+if TYPE_CHECKING:  # cluster.py imports kubernetes_asyncio, which cli.py loads only when needed
+    from rollback_operator.plugin.cluster import Cluster
+
+WATCH_SECONDS = 60
+"""How long one watch request lasts before the server ends it and the plugin re-opens it."""
 
 
 def outcome(obj: dict[str, Any]) -> int:

@@ -99,9 +99,14 @@ def columns(rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines included) made one space."""
+    return " ".join(text.split())
+
+
 def clip(text: str, width: int = MESSAGE_WIDTH) -> str:
     """``text`` on one line, cut to ``width`` characters."""
-    flat = " ".join(text.split())
+    flat = one_line(text)
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 

@@ -17,31 +17,22 @@ history, so the listing may or may not contain it; when the history reports no l
 the newest listed version is taken as live and the resolution line says so. A 2xx restore whose
 body is not a JSON object (or empty) raises ``OutcomeUnknown``: ``recover`` then reads the live
 version instead of trusting a body that a proxy may have produced.
+
+Routes, HTTP Basic, the answer models and the error text live in ``facets_wire.py``; paging goes
+through ``wire.collect_pages``.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote, urlsplit
+from typing import ClassVar
+from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic.alias_generators import to_camel
 
-from rollback_operator.errors import (
-    CredentialsInvalid,
-    CredentialsMissing,
-    MalformedResponse,
-    OutcomeUnknown,
-    TargetNotFound,
-)
+from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, TargetNotFound
 from rollback_operator.models import FacetsProvider, OperationState, Target
 from rollback_operator.providers.base import (
     Credentials,
@@ -52,129 +43,26 @@ from rollback_operator.providers.base import (
     Resolution,
     Version,
 )
-from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy, decode_json
+from rollback_operator.providers.facets_wire import (
+    Artifact,
+    artifact_url,
+    basic,
+    check_restore_answer,
+    describe,
+    history_url,
+    read_artifact,
+    read_live_version,
+    read_versions,
+    restore_url,
+    versions_url,
+)
+from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy
 from rollback_operator.providers.selection import choose
+from rollback_operator.providers.wire import collect_pages
+
+__all__ = ["FacetsAdapter", "describe"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-# ------------------------------------------------------------------------------ wire models
-
-
-class _Wire(BaseModel):
-    """Tolerant base: camelCase JSON, unknown fields ignored."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
-class _Artifact(_Wire):
-    versioning_key: str = Field(min_length=1)
-
-
-class _Snapshot(_Wire):
-    """The artifact as it was at one version (``entity`` of a version)."""
-
-    tag: str | None = None
-    artifact_uri: str | None = None
-    build_id: str | None = None
-
-
-class _Version(_Wire):
-    id: str = Field(min_length=1)
-    entity: _Snapshot | None = None
-    archive_date: str | float | None = None
-    """ISO 8601 per the spec; Jackson may send epoch milliseconds instead."""
-
-
-class _HistoryMetadata(_Wire):
-    live_version_id: str | None = None
-
-
-class _ResourceHistory(_Wire):
-    artifact_version: _HistoryMetadata | None = None
-
-
-_ARTIFACT = TypeAdapter(_Artifact)
-_VERSIONS = TypeAdapter(list[_Version])
-_HISTORY = TypeAdapter(_ResourceHistory)
-
-
-def _parse(adapter: TypeAdapter[T], response: httpx.Response, *, what: str, expected: str) -> T:
-    """Validate a JSON body; a body that does not fit raises ``MalformedResponse``."""
-    data = decode_json(response, what=what)
-    try:
-        return adapter.validate_python(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        raise MalformedResponse(f"{what}: expected {expected} ({problems})") from exc
-
-
-# --------------------------------------------------------------------------------- helpers
-
-
-def describe(response: httpx.Response) -> str:
-    """The provider's words from an error answer: ErrorDetails JSON, a plain string or text."""
-    text = response.text.strip()
-    if not text:
-        return response.reason_phrase
-    if "html" in response.headers.get("content-type", ""):
-        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        return f"an HTML page ({title.group(1).strip()[:120]})" if title else "an HTML page"
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return text[:300]
-    if isinstance(body, str):
-        return body[:300]
-    return (_error_details(body) if isinstance(body, dict) else "") or text[:300]
-
-
-def _error_details(body: Mapping[str, Any]) -> str:
-    """``{"code", "message"}`` (ErrorDetails) or Spring's default ``{"error", ...}``."""
-    message = body.get("message") or body.get("error")
-    if not isinstance(message, str) or not message:
-        return ""
-    code = body.get("code")
-    return f"{message} (code {code})" if code not in (None, "") else message
-
-
-def _q(segment: str) -> str:
-    """One path segment, percent-encoded (version keys and names are opaque)."""
-    return quote(segment, safe="")
-
-
-def _api(spec: FacetsProvider) -> str:
-    return spec.control_plane_url.rstrip("/") + "/cc-ui/v1"
-
-
-def _resource(spec: FacetsProvider) -> str:
-    return f"resourceType/{_q(spec.resource_type)}/resourceName/{_q(spec.resource_name)}"
-
-
-def _basic(creds: Credentials) -> str:
-    pair = f"{creds.values['username']}:{creds.values['token']}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def _to_version(item: _Version) -> Version:
-    snapshot = item.entity or _Snapshot()
-    name = snapshot.tag or snapshot.artifact_uri or snapshot.build_id or ""
-    created = _timestamp(item.archive_date)
-    archived = f"archived {created:%Y-%m-%d %H:%M}" if created else ""
-    return Version(id=item.id, created_at=created, label=", ".join(p for p in (name, archived) if p))
-
-
-def _timestamp(value: str | float | None) -> datetime | None:
-    """An ISO timestamp or epoch milliseconds, else None: not worth failing a rollback for."""
-    try:
-        if isinstance(value, str):
-            return datetime.fromisoformat(value)
-        return datetime.fromtimestamp(value / 1000, UTC) if value else None
-    except (ValueError, OverflowError, OSError):
-        return None
 
 
 def _enough(target: Target, live: str | None) -> Callable[[Sequence[Version]], bool]:
@@ -193,21 +81,6 @@ def _newest_as_live(listed: Sequence[Version], target: Target) -> Resolution:
     resolution = choose(current=listed[0].id, candidates=listed[1:], target=target)
     note = "; live version assumed to be the newest listed (resource history reports none)"
     return dataclasses.replace(resolution, explanation=resolution.explanation + note)
-
-
-def _check_restore_answer(response: httpx.Response) -> None:
-    """A 2xx restore answers a JSON object or nothing; anything else may be a proxy's page."""
-    if not response.content.strip():
-        return
-    try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        raise OutcomeUnknown(
-            f"facets restore: HTTP {response.status_code} with a body that is not a JSON object; "
-            "the restore may or may not have happened"
-        )
 
 
 # --------------------------------------------------------------------------------- adapter
@@ -271,9 +144,9 @@ class FacetsAdapter:
         self, spec: FacetsProvider, creds: Credentials, resolution: Resolution, idempotency_key: str
     ) -> Handle:
         """One restore request; Facets has no idempotency key, so it is never re-sent blindly."""
-        url = f"{_api(spec)}/versions/{_q(resolution.target)}/restore"
+        url = restore_url(spec, resolution.target)
         response = await self._call("POST", url, creds, operation="restore", idempotent=False)
-        _check_restore_answer(response)
+        check_restore_answer(response)
         return Handle(id=resolution.target, message=f"restored version {resolution.target}")
 
     async def poll(self, spec: FacetsProvider, creds: Credentials, handle: Handle) -> Progress:
@@ -313,17 +186,12 @@ class FacetsAdapter:
 
     # ------------------------------------------------------------------------------ reads
 
-    async def _artifact(self, spec: FacetsProvider, creds: Credentials) -> _Artifact:
-        url = f"{_api(spec)}/artifacts/cluster/{_q(spec.environment_id)}/{_resource(spec)}"
-        response = await self._call("GET", url, creds, operation="get_artifact")
-        return _parse(_ARTIFACT, response, what="facets artifact", expected="an Artifact with versioningKey")
+    async def _artifact(self, spec: FacetsProvider, creds: Credentials) -> Artifact:
+        return read_artifact(await self._call("GET", artifact_url(spec), creds, operation="get_artifact"))
 
     async def _live_version(self, spec: FacetsProvider, creds: Credentials) -> str | None:
-        url = f"{_api(spec)}/clusters/{_q(spec.environment_id)}/{_resource(spec)}/resource-history"
-        response = await self._call("GET", url, creds, operation="get_resource_history")
-        history = _parse(_HISTORY, response, what="facets resource history", expected="a ResourceHistory")
-        metadata = history.artifact_version
-        return metadata.live_version_id if metadata and metadata.live_version_id else None
+        response = await self._call("GET", history_url(spec), creds, operation="get_resource_history")
+        return read_live_version(response)
 
     async def _versions(
         self,
@@ -332,18 +200,17 @@ class FacetsAdapter:
         key: str,
         enough: Callable[[Sequence[Version]], bool],
     ) -> list[Version]:
-        """Versions newest first, page by page until ``enough`` or a short page."""
-        url = f"{_api(spec)}/versions/{_q(key)}"
-        seen: dict[str, Version] = {}  # a version registered meanwhile shifts pages: dedupe
-        for page in range(self._max_pages):
+        """Versions newest first, page by page (from 0) until ``enough`` or a short page."""
+        url = versions_url(spec, key)
+
+        async def fetch(page: int) -> tuple[list[Version], bool]:
             params = {"page": page, "perPage": self._page_size}
             response = await self._call("GET", url, creds, operation="list_versions", params=params)
-            batch = _parse(_VERSIONS, response, what="facets versions", expected="a list of versions")
-            for item in batch:
-                seen.setdefault(item.id, _to_version(item))
-            if len(batch) < self._page_size or enough(list(seen.values())):
-                break
-        return list(seen.values())
+            batch = read_versions(response)
+            return batch, len(batch) >= self._page_size
+
+        collected = await collect_pages(fetch, pages=range(self._max_pages), enough=enough)
+        return collected.entries
 
     async def _call(
         self,
@@ -355,7 +222,7 @@ class FacetsAdapter:
         idempotent: bool = True,
         params: Mapping[str, str | int] | None = None,
     ) -> httpx.Response:
-        auth = _basic(creds)
+        auth = basic(creds)
         return await self._http.request(
             method,
             url,

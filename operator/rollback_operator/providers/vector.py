@@ -13,14 +13,13 @@ Vector Pro API under ``{apiURL}/api/v1/vector/`` with a Bearer token:
 - recover: a deployment newer than the watermark means the rollback arrived; it is adopted.
 - poll: ``GET deployments/{id}``.
 
-Routes, the auth header, the tolerant answer models and the error text live in ``vector_wire.py``;
-paging goes through ``wire.collect_pages``.
+Routes, the token check, the auth header, the answer models and the error text live in
+``vector_wire.py``; paging goes through ``wire.collect_pages``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -28,8 +27,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from rollback_operator.errors import (
-    CredentialsInvalid,
-    CredentialsMissing,
     MalformedResponse,
     OutcomeUnknown,
     ProviderRejected,
@@ -57,6 +54,7 @@ from rollback_operator.providers.vector_wire import (
     describe,
     read_deployment,
     read_page,
+    token_credentials,
     url,
 )
 from rollback_operator.providers.wire import Collected, collect_pages
@@ -67,10 +65,6 @@ if TYPE_CHECKING:
 __all__ = ["API_PREFIX", "FAILURE", "IN_PROGRESS", "SUCCESS", "VectorAdapter", "describe"]
 
 log = logging.getLogger(__name__)
-
-# Visible ASCII only: a token with spaces or control characters cannot go into a header, and
-# httpx would fail only while sending, where a failure looks like an unknown outcome.
-_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 def _enough(target: Target) -> Callable[[list[Deployment]], bool]:
@@ -133,16 +127,7 @@ class VectorAdapter:
 
     def credentials(self, secret_data: Mapping[str, str]) -> Credentials:
         """The ``token`` key, stripped of the newline that ``echo`` tends to leave in Secrets."""
-        raw = secret_data.get("token")
-        if raw is None:
-            raise CredentialsMissing("vector: the Secret has no 'token' key (a Vector Pro API token)")
-        token = raw.strip()
-        if not _TOKEN.fullmatch(token):
-            raise CredentialsInvalid(
-                "vector: the Secret's 'token' value is empty or contains spaces or non-ASCII "
-                "characters; expected a Vector Pro API token"
-            )
-        return Credentials({"token": token})
+        return token_credentials(secret_data)
 
     async def resolve(self, spec: VectorProvider, creds: Credentials, target: Target) -> Resolution:
         """Page through the deployments until the live one and the wanted candidates are known."""
@@ -178,11 +163,8 @@ class VectorAdapter:
         """
         response = await self._call(
             "POST",
-            spec,
+            url(spec.api_url, "environments", spec.environment_id, "rollback"),
             creds,
-            "environments",
-            spec.environment_id,
-            "rollback",
             operation="rollback",
             idempotent=False,
             json_body={"target_deployment_id": resolution.target},
@@ -279,29 +261,21 @@ class VectorAdapter:
         return Recovery(RecoveryState.UNKNOWN, message=message)
 
     async def _list(self, spec: VectorProvider, creds: Credentials, *, page: int) -> Page:
-        response = await self._call(
-            "GET",
-            spec,
-            creds,
-            "environments",
-            spec.environment_id,
-            "deployments",
-            operation="list deployments",
-            params={"page": page, "per_page": self.page_size},
-        )
-        return read_page(response)
+        where = url(spec.api_url, "environments", spec.environment_id, "deployments")
+        params = {"page": page, "per_page": self.page_size}
+        return read_page(await self._call("GET", where, creds, operation="list deployments", params=params))
 
     async def _deployment(self, spec: VectorProvider, creds: Credentials, deployment_id: str) -> Deployment:
-        operation = "get deployment"
-        response = await self._call("GET", spec, creds, "deployments", deployment_id, operation=operation)
+        where = url(spec.api_url, "deployments", deployment_id)
+        response = await self._call("GET", where, creds, operation="get deployment")
         return read_deployment(response, what="vector get deployment")
 
     async def _call(
         self,
         method: str,
-        spec: VectorProvider,
+        where: str,
         creds: Credentials,
-        *parts: str,
+        *,
         operation: str,
         idempotent: bool = True,
         params: Mapping[str, str | int] | None = None,
@@ -309,7 +283,7 @@ class VectorAdapter:
     ) -> httpx.Response:
         return await self.http.request(
             method,
-            url(spec.api_url, *parts),
+            where,
             operation=operation,
             idempotent=idempotent,
             describe=describe,

@@ -1,14 +1,15 @@
-"""The Vector Pro wire format: routes and auth header, tolerant models of its JSON, error text.
+"""The Vector Pro wire format: routes, the token and its header, tolerant models of the JSON, error text.
 
 Used by the Vector adapter (``vector.py``), which re-exports ``describe``, ``API_PREFIX`` and the
-status sets.
-Shapes follow the published OpenAPI spec; the prose docs' variants (``environment_id``, 202
-instead of 201, ``running``/``completed`` statuses, ``Z`` timestamps) are read as well. A body that
-does not fit raises ``MalformedResponse`` saying what was expected.
+status sets. Shapes follow the published OpenAPI spec; the prose docs' variants
+(``environment_id``, 202 instead of 201, ``running``/``completed`` statuses, ``Z`` timestamps) are
+read as well. A body that does not fit raises ``MalformedResponse`` saying what was expected.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rollback_operator.errors import MalformedResponse
+from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, MalformedResponse
 from rollback_operator.providers.base import Credentials, Version
 from rollback_operator.providers.http import decode_json, describe_plain
 from rollback_operator.providers.wire import validation_problems
@@ -24,6 +25,10 @@ from rollback_operator.providers.wire import validation_problems
 WireT = TypeVar("WireT", bound=BaseModel)
 
 API_PREFIX = "/api/v1/vector"
+# Visible ASCII only: a token with spaces or control characters cannot go into a header, and
+# httpx would fail only while sending, where a failure looks like an unknown outcome.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
 SUCCESS = frozenset({"deployed", "completed"})
 FAILURE = frozenset({"failed"})
 # The spec's deployments go pending → deploying → deployed; its rollback text says running → completed.
@@ -34,6 +39,20 @@ def url(api_url: str, *parts: str) -> str:
     """``{api_url}/api/v1/vector/{parts...}``."""
     # Ids are quoted so that a value with "/" or "?" cannot reach another route.
     return api_url.rstrip("/") + API_PREFIX + "".join("/" + quote(part, safe="") for part in parts)
+
+
+def token_credentials(secret_data: Mapping[str, str]) -> Credentials:
+    """The Secret's ``token``, stripped; ``CredentialsMissing``/``CredentialsInvalid`` otherwise."""
+    raw = secret_data.get("token")
+    if raw is None:
+        raise CredentialsMissing("vector: the Secret has no 'token' key (a Vector Pro API token)")
+    token = raw.strip()
+    if not _TOKEN.fullmatch(token):
+        raise CredentialsInvalid(
+            "vector: the Secret's 'token' value is empty or contains spaces or non-ASCII "
+            "characters; expected a Vector Pro API token"
+        )
+    return Credentials({"token": token})
 
 
 def bearer(creds: Credentials) -> dict[str, str]:

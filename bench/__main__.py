@@ -1,0 +1,109 @@
+"""``python -m bench`` (``make bench``): run every measurement once, print a table, write the document.
+
+Starts its own control plane (etcd + kube-apiserver from .bin/) and the sandboxes in a child
+process, then measures in this order: the cost of a rollback per provider, latency (operator,
+floor), throughput (floor, operator), memory and restart cost (operator). ``--quick`` uses small
+sizes for trying it out and writes nothing unless ``--output`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import phases
+from bench.context import Bench, Sizes, load
+from bench.document import markdown
+from bench.kubeapi import Access, Kube
+from bench.memory import memory
+from bench.procs import Subject
+from bench.report import REPO, Results, table
+from bench.sandbox import RemoteSandboxes
+from tests.support.controlplane import BIN_DIR, ControlPlane
+from tests.support.crd import install_crd
+from tests.support.scenarios import VECTOR_TOKEN
+
+DOCUMENT = REPO / "docs" / "performance.md"
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def measure(bench: Bench, operator: Subject, floor: Subject) -> Results:
+    """Every phase, in order; the load average is noted as each begins."""
+    results = Results(bench.sizes)
+
+    def begin(phase: str) -> None:
+        results.load.append((phase, load()))
+        _say(f"{phase} (load {load()[0]:.2f})")
+
+    for provider in ("facets", "vector", "yandex"):
+        begin(f"cost {provider}")
+        results.cost[provider] = await phases.cost(bench, operator, provider)
+    for subject in (operator, floor):
+        begin(f"latency {subject.name}")
+        results.latency[subject.name] = await phases.latency(bench, subject)
+    for subject in (floor, operator):
+        begin(f"throughput {subject.name}")
+        results.throughput[subject.name] = await phases.throughput(bench, subject)
+    begin("memory and restart")
+    results.memory = await memory(bench, operator, results.throughput["operator"].sample_status)
+    results.load.append(("end", load()))
+    return results
+
+
+async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
+    boxes = RemoteSandboxes.start(workdir / "sandboxes.log")
+    kube = Kube(Access.from_kubeconfig(plane.kubeconfig))
+    env = {**plane.env(), "BENCH_VECTOR_TOKEN": VECTOR_TOKEN}
+    allowed = [arg for url in boxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
+    operator = Subject("operator", env, workdir, extra_args=allowed)
+    floor = Subject("floor", env, workdir)
+    try:
+        return await measure(Bench(kube, boxes, workdir, env, sizes), operator, floor)
+    finally:
+        operator.stop()
+        floor.stop()
+        await kube.aclose()
+        boxes.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes; writes no document by default")
+    parser.add_argument("--output", type=Path, help=f"where to write the document (default: {DOCUMENT})")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) afterwards")
+    args = parser.parse_args()
+    sizes = Sizes.quick() if args.quick else Sizes()
+    workdir = Path(tempfile.mkdtemp(prefix="rollback-bench-"))
+    plane = ControlPlane(workdir / "controlplane", BIN_DIR)
+    began = time.monotonic()
+    _say(f"starting a control plane in {workdir}")
+    plane.start()
+    try:
+        install_crd(plane)
+        results = asyncio.run(run(plane, workdir, sizes))
+    finally:
+        plane.stop()
+    results.seconds = time.monotonic() - began
+    print(table(results))
+    output = args.output or (None if args.quick else DOCUMENT)
+    if output is not None:
+        output.write_text(markdown(results, quick=args.quick))
+        _say(f"wrote {os.path.relpath(output)}")
+    if args.keep:
+        _say(f"logs kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The API server over plain HTTPS, for the benchmark driver and the floor.
+
+``Access`` reads a bearer-token kubeconfig. ``Kube`` offers exactly what the benchmarks need:
+create namespaces, Secrets and RollbackRequests, merge-patch status, list, follow a namespace
+(list, then watch, resuming after a dropped stream) and read the server's own request counters
+from ``/metrics``. Used by ``bench.floor``, ``bench.tracking`` and ``bench.phases``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import ssl
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+GROUP, VERSION, PLURAL = "rollback.dev", "v1alpha1", "rollbackrequests"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Access:
+    """Where the API server is and how to authenticate to it."""
+
+    server: str
+    ca_file: str
+    token: str
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path) -> Access:
+        """The current context's server, CA file and bearer token."""
+        config = yaml.safe_load(path.read_text())
+        context = next(c["context"] for c in config["contexts"] if c["name"] == config["current-context"])
+        cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
+        user = next(u["user"] for u in config["users"] if u["name"] == context["user"])
+        return cls(cluster["server"], cluster["certificate-authority"], user["token"])
+
+    def client(self, *, connections: int = 100) -> httpx.AsyncClient:
+        """An HTTP client for the API server with up to ``connections`` open connections."""
+        return httpx.AsyncClient(
+            base_url=self.server,
+            verify=ssl.create_default_context(cafile=self.ca_file),
+            headers={"Authorization": f"Bearer {self.token}"},
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            timeout=httpx.Timeout(60.0, connect=10.0),
+        )
+
+
+def requests_path(namespace: str, name: str | None = None, *, status: bool = False) -> str:
+    """The URL path of a namespace's RollbackRequests, one of them, or its status."""
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
+    if name is not None:
+        path += f"/{name}"
+    return path + "/status" if status else path
+
+
+class Kube:
+    """The calls the benchmarks make; every failure raises ``httpx.HTTPStatusError``."""
+
+    def __init__(self, access: Access, *, connections: int = 100) -> None:
+        self.http = access.client(connections=connections)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = await self.http.request(method, path, **kwargs)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def create_namespace(self, name: str) -> None:
+        await self._send("POST", "/api/v1/namespaces", json={"metadata": {"name": name}})
+
+    async def create_secret(self, namespace: str, name: str, data: Mapping[str, str]) -> None:
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        body = {"metadata": {"name": name}, "data": encoded}
+        await self._send("POST", f"/api/v1/namespaces/{namespace}/secrets", json=body)
+
+    async def create(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a RollbackRequest."""
+        return await self._send("POST", requests_path(namespace), json=body)
+
+    async def get(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self._send("GET", requests_path(namespace, name))
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``status`` into the status subresource."""
+        path = requests_path(namespace, name, status=True)
+        return await self._send("PATCH", path, content=json.dumps({"status": status}), headers=MERGE)
+
+    async def list(self, namespace: str, *, only: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        """Every RollbackRequest of the namespace (or just the one named ``only``) and the list's version."""
+        params = {"fieldSelector": f"metadata.name={only}"} if only else {}
+        body = await self._send("GET", requests_path(namespace), params=params)
+        return body["items"], body["metadata"]["resourceVersion"]
+
+    async def follow(
+        self, namespace: str, *, only: str | None = None, listed: Callable[[], object] | None = None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Existing objects as ADDED, then every watch event; resumes (or relists) when a stream ends.
+
+        ``only`` narrows it to one object by name. ``listed`` is called once the first list has been
+        read (nothing created later is missed).
+        """
+        items, version = await self.list(namespace, only=only)
+        if listed is not None:
+            listed()
+        for item in items:
+            yield "ADDED", item
+        while True:
+            try:
+                async for kind, obj in self._watch(namespace, version, only):
+                    if kind == "ERROR":  # 410 Gone: our resourceVersion is too old; start over
+                        items, version = await self.list(namespace, only=only)
+                        for item in items:
+                            yield "ADDED", item
+                        break
+                    version = obj["metadata"]["resourceVersion"]
+                    if kind != "BOOKMARK":
+                        yield kind, obj
+            except (httpx.TransportError, httpx.HTTPStatusError):
+                await asyncio.sleep(0.5)  # the API server is briefly away: watch again from `version`
+
+    async def _watch(
+        self, namespace: str, version: str, only: str | None
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        params = {"watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true",
+                  "timeoutSeconds": "300"}  # fmt: skip
+        if only:
+            params["fieldSelector"] = f"metadata.name={only}"
+        timeout = httpx.Timeout(None, connect=10.0)
+        async with self.http.stream("GET", requests_path(namespace), params=params, timeout=timeout) as r:
+            r.raise_for_status()
+            async for line in r.aiter_lines():
+                if line:
+                    event = json.loads(line)
+                    yield event["type"], event["object"]
+
+    async def request_counts(self) -> Counter[tuple[str, str, str, str]]:
+        """``apiserver_request_total`` as (verb, resource, subresource, code) → count."""
+        response = await self.http.get("/metrics")
+        response.raise_for_status()
+        counts: Counter[tuple[str, str, str, str]] = Counter()
+        for line in response.text.splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            labels_text, _, value = line.rpartition(" ")
+            labels = dict(_LABEL.findall(labels_text))
+            key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""),
+                   labels.get("code", ""))  # fmt: skip
+            counts[key] += int(float(value))
+        return counts
+
+
+@dataclass(frozen=True)
+class Writes:
+    """Writes the API server served between two ``request_counts`` readings."""
+
+    requests: int
+    """PATCH/PUT/... to rollbackrequests (the object itself); creations excluded."""
+    status: int
+    """Writes to rollbackrequests/status."""
+    events: int
+    """Event creations."""
+    conflicts: int
+    """Of the writes to rollbackrequests(/status): how many the server refused with 409."""
+
+    @property
+    def total(self) -> int:
+        return self.requests + self.status + self.events
+
+
+def writes_between(before: Counter[tuple[str, str, str, str]], after: Counter[tuple[str, str, str, str]]) -> Writes:
+    """Classify the write requests served between two readings (creations of requests excluded)."""
+    delta = after - before
+    requests = status = events = conflicts = 0
+    for (verb, resource, subresource, code), count in delta.items():
+        if verb not in WRITE_VERBS:
+            continue
+        if resource == "events" and verb == "POST":
+            events += count
+        elif resource == PLURAL and not (verb == "POST" and not subresource):
+            status += count if subresource == "status" else 0
+            requests += count if subresource != "status" else 0
+            conflicts += count if code == "409" else 0
+    return Writes(requests, status, events, conflicts)

@@ -1,0 +1,118 @@
+"""Memory and restart cost: the operator idle, with many finished requests, and restarting over them.
+
+Finished requests are made directly (create, then a status patch copied from a request the
+operator really finished) while no operator runs, so the operator only ever sees them finished.
+They all point at a live Vector target: any provider call they caused would show in its counters.
+A restart is timed with a probe: a fresh Facets request created before the process starts; when it
+is Ready, the initial listing (which kopf indexes before any handler runs) has been processed.
+Called by ``bench.__main__``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench.context import Bench, Counting, Tally, body
+from bench.procs import Subject, cpu_seconds, rss_mb
+from bench.tracking import Tracker
+from tests.support.scenarios import Scenario
+
+SETTLE = 3.0
+"""Seconds after start-up (or after the probe) before RSS is read, so it is not caught mid-allocation."""
+
+
+@dataclass
+class Restart:
+    healthy_seconds: float
+    """Process start → /healthz answers."""
+    probe_seconds: float
+    """Process start → the probe created before it is Ready."""
+    tally: Tally
+    """Everything written and called from the start until quiet, the probe included."""
+    touched: int
+    """Finished requests whose resourceVersion changed (anything written to them)."""
+
+
+@dataclass
+class Memory:
+    idle_mb: float
+    """RSS of an operator watching an empty namespace."""
+    finished_mb: float
+    """RSS with ``finished`` finished requests present (after the restart and an idle window)."""
+    finished: int
+    fill_seconds: float
+    empty: Restart
+    full: Restart
+    idle_cpu_seconds: float
+    """CPU time used during ``idle_seconds`` of idling with the finished requests present."""
+    idle_seconds: float
+    idle: Tally
+
+
+async def memory(bench: Bench, subject: Subject, template: dict[str, Any]) -> Memory:
+    """Idle RSS; fill; restart over the finished requests; idle with them; a restart over nothing."""
+    namespace, seeded = await bench.setup("memory", {"vector": 1, "facets": 2})
+    subject.start(namespace, log_name="memory-idle.log")
+    await asyncio.sleep(SETTLE)
+    idle_mb = rss_mb(subject.pid)
+    subject.stop()
+    began = time.monotonic()
+    await fill(bench, namespace, seeded["vector"][0], template)
+    fill_seconds = time.monotonic() - began
+    full = await restart(bench, subject, namespace, seeded["facets"][0], log_name="memory-restart.log")
+    try:
+        counting = await Counting(bench).open()
+        cpu = cpu_seconds(subject.pid)
+        await asyncio.sleep(bench.sizes.idle_seconds)
+        idle_cpu = cpu_seconds(subject.pid) - cpu
+        idle = await counting.close(rollbacks=0)
+        finished_mb = rss_mb(subject.pid)
+    finally:
+        subject.stop()
+    empty_ns, empty_seeded = await bench.setup("restart-empty", {"facets": 1})
+    empty = await restart(bench, subject, empty_ns, empty_seeded["facets"][0], log_name="restart-empty.log")
+    subject.stop()
+    return Memory(idle_mb, finished_mb, bench.sizes.finished, fill_seconds, empty, full, idle_cpu,
+                  bench.sizes.idle_seconds, idle)  # fmt: skip
+
+
+async def fill(bench: Bench, namespace: str, target: Scenario, template: dict[str, Any]) -> None:
+    """Create ``sizes.finished`` requests for ``target`` and mark each finished like ``template``."""
+
+    async def one(index: int) -> None:
+        name = f"done-{index:05d}"
+        await bench.kube.create(namespace, body(name, target))
+        await bench.kube.patch_status(namespace, name, template)
+
+    gate = asyncio.Semaphore(64)
+
+    async def limited(index: int) -> None:
+        async with gate:
+            await one(index)
+
+    await asyncio.gather(*(limited(i) for i in range(bench.sizes.finished)))
+
+
+async def restart(bench: Bench, subject: Subject, namespace: str, probe: Scenario, *, log_name: str) -> Restart:
+    """Start the operator over whatever ``namespace`` holds; the subject is left running."""
+    await bench.kube.create(namespace, body("probe", probe))
+    versions = await _versions(bench, namespace)
+    async with Tracker(bench.kube, namespace, only="probe") as tracker:
+        counting = await Counting(bench).open()
+        began = time.time()
+        healthy = subject.start(namespace, log_name=log_name)
+        done = await tracker.wait(["probe"], timeout=300)
+        tally = await counting.close(rollbacks=1)
+    after = await _versions(bench, namespace)
+    touched = sum(1 for name, version in versions.items() if after.get(name) != version)
+    return Restart(healthy, done["probe"][0] - began, tally, touched)
+
+
+async def _versions(bench: Bench, namespace: str) -> dict[str, str]:
+    """resourceVersion of every request but the probe."""
+    items, _ = await bench.kube.list(namespace)
+    names = ((i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in items)
+    return {name: version for name, version in names if name != "probe"}

@@ -1,0 +1,118 @@
+"""The two subjects of the benchmark as processes, and what the kernel says about them.
+
+``Subject`` starts either the operator (``rollback-operator run`` exactly as a user would, with
+its default timing and without debug logging) or the floor for one namespace. ``rss_mb`` and
+``cpu_seconds`` read ``/proc``; ``PeakRss`` samples a process in the background. Used by
+``bench.phases``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.operator import OperatorProcess
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class QuietOperator(OperatorProcess):
+    """The operator as deployed: default timing, INFO logging (the test harness adds --verbose)."""
+
+    def command(self) -> list[str]:
+        return [arg for arg in super().command() if arg != "--verbose"]
+
+
+@dataclass
+class Subject:
+    """The operator or the floor, started for one namespace at a time."""
+
+    name: str
+    env: dict[str, str]
+    workdir: Path
+    extra_args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+    operator: OperatorProcess | None = None
+
+    @property
+    def pid(self) -> int:
+        running = self.operator.proc if self.operator else self.proc
+        assert running is not None
+        return running.pid
+
+    def start(self, namespace: str, *, log_name: str) -> float:
+        """Start watching ``namespace``; returns the seconds until it was ready (healthy / listed)."""
+        began = time.monotonic()
+        if self.name == "operator":
+            self.operator = QuietOperator(env=self.env, log_path=self.workdir / log_name, namespaces=[namespace],
+                                          extra_args=self.extra_args, timing=())  # fmt: skip
+            self.operator.start()
+        else:
+            self._start_floor(namespace, log_name)
+        return time.monotonic() - began
+
+    def _start_floor(self, namespace: str, log_name: str) -> None:
+        ready = self.workdir / f"{log_name}.ready"
+        ready.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "bench.floor", "--kubeconfig", self.env["KUBECONFIG"],
+                "--namespace", namespace, "--ready-file", str(ready)]  # fmt: skip
+        with (self.workdir / log_name).open("ab") as log:
+            self.proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the floor did not start; see {self.workdir / log_name}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.operator is not None:
+            self.operator.stop()
+            self.operator = None
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+class PeakRss:
+    """Samples a process's RSS every ``interval`` seconds while the block runs; ``peak`` in MiB."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_mb(self.pid))
+            await asyncio.sleep(self.interval)
+
+    async def __aenter__(self) -> PeakRss:
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.peak = max(self.peak, rss_mb(self.pid))

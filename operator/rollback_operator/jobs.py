@@ -1,0 +1,154 @@
+"""One run over one request (``Job``) and the plumbing every reconcile step shares (``Steps``).
+
+``Steps`` reads credentials, retries transient failures until the request's deadline, retries
+Kubernetes writes while the API server is away, and writes terminal situations. Used by
+``reconciler.py`` (claim, trigger, recover) and ``observing.py`` (polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from rollback_operator import conditions
+from rollback_operator.conditions import Reason, Situation
+from rollback_operator.config import Timing, backoff
+from rollback_operator.errors import CredentialsMissing, OutcomeUnknown, PermanentError, TransientError
+from rollback_operator.models import Operation, OperationState, Phase
+from rollback_operator.providers.base import Credentials, Provider, Resolution
+from rollback_operator.status import Clock, Kube, Request, StatusWriter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class GaveUp(PermanentError):
+    """A transient failure outlasted the request's deadline; keeps the transient reason."""
+
+    def __init__(self, cause: TransientError, seconds: int) -> None:
+        super().__init__(f"gave up after {seconds}s: {cause.message}")
+        self.reason = cause.reason
+
+
+@dataclass
+class Job:
+    """One run over one request: the writer (holding the latest body) and its provider."""
+
+    writer: StatusWriter
+    adapter: Provider[Any]
+    block: Any
+
+    @property
+    def req(self) -> Request:
+        return self.writer.request
+
+    @property
+    def op(self) -> Operation:
+        return self.req.status.operation or Operation()
+
+    @property
+    def label(self) -> str:
+        return f"{self.req.namespace}/{self.req.name}"
+
+
+@dataclass
+class Steps:
+    """Shared reconcile steps, bound to the Kubernetes API, the timing settings and a clock."""
+
+    kube: Kube
+    timing: Timing
+    clock: Clock
+
+    async def credentials(self, job: Job) -> Credentials:
+        """The provider's credentials from the request's Secret, read afresh every time."""
+        ref = job.req.spec.credentials_secret_ref.name
+        data = await self.kube.read_secret(job.req.namespace, ref)
+        if data is None:
+            raise CredentialsMissing(f"Secret {job.req.namespace}/{ref} does not exist (yet)")
+        return job.adapter.credentials(data)
+
+    async def retrying(self, job: Job, call: Callable[[Credentials], Awaitable[T]]) -> T:
+        """Run a provider step, retrying transient failures until the request's deadline."""
+        delays = backoff(self.timing.retry_initial, self.timing.retry_max)
+        while True:
+            try:
+                return await call(await self.credentials(job))
+            except TransientError as err:
+                self.check_deadline(job, err)
+                if not job.op.claimed_at:  # before the claim, the waiting is worth showing
+                    await job.writer.write(Situation(Phase.RESOLVING, err.reason, f"{err.message}; retrying"))
+                await asyncio.sleep(err.retry_after or next(delays))
+
+    def check_deadline(self, job: Job, err: TransientError) -> None:
+        """Turn a transient failure into a permanent one once the request's timeout has passed."""
+        seconds = job.req.spec.timeout_seconds
+        if self.clock() >= job.req.created + timedelta(seconds=seconds):
+            raise GaveUp(err, seconds) from err
+
+    async def finish(self, job: Job, situation: Situation, **facts: Any) -> None:
+        """Write a (usually terminal) situation, waiting out API server outages."""
+        await self.kube_retrying(lambda: job.writer.write(situation, **facts))
+
+    async def kube_retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Retry a Kubernetes API call while the API server is unavailable."""
+        delays = backoff(self.timing.retry_initial, self.timing.retry_max)
+        while True:
+            try:
+                return await call()
+            except TransientError as err:
+                log.warning("Kubernetes API unavailable (%s); retrying", err)
+                await asyncio.sleep(next(delays))
+
+    async def reject_invalid(self, body: dict[str, Any], exc: ValidationError) -> None:
+        """A spec the models reject (e.g. created before the CRD validated it): fail it, visibly."""
+        if (body.get("status") or {}).get("phase") == Phase.FAILED:
+            return
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        situation = Situation(Phase.FAILED, Reason.INVALID_SPEC, f"the spec is invalid: {problems}")
+        meta, now = body["metadata"], self.clock()
+        rendered = conditions.render(situation, previous=[], generation=meta.get("generation"), now=now)
+        patch = {
+            "phase": situation.phase.value,
+            "message": situation.message,
+            "completedAt": now.isoformat().replace("+00:00", "Z"),
+            "conditions": [c.model_dump(mode="json", by_alias=True) for c in rendered],
+        }
+        await self.kube_retrying(lambda: self.kube.patch_status(meta["namespace"], meta["name"], patch))
+        await self.kube.post_event(
+            body, type_="Warning", reason=Reason.INVALID_SPEC, message=situation.message
+        )
+
+
+def resolution_facts(resolution: Resolution) -> dict[str, Any]:
+    """The status fields that record what ``resolve`` found."""
+    return {
+        "current_version": resolution.current,
+        "target_version": resolution.target,
+        "resolution": resolution.explanation,
+    }
+
+
+def resolution_from_status(job: Job) -> Resolution:
+    """Rebuild what ``resolve`` found from the status written with the claim (without candidates)."""
+    status = job.req.status
+    if not status.current_version or not status.target_version:
+        raise OutcomeUnknown("the claim carries no resolved versions")
+    return Resolution(
+        status.current_version, status.target_version, status.resolution or "", job.op.watermark
+    )
+
+
+def with_state(op: Operation, state: OperationState, message: str) -> Operation:
+    """``op`` with the provider's latest state and message."""
+    return op.model_copy(update={"state": state, "message": message or None})
+
+
+def deadline_after(start: datetime | None, seconds: int, clock: Clock) -> datetime:
+    """``start`` (or now) plus ``seconds``."""
+    return (start or clock()) + timedelta(seconds=seconds)

@@ -1,0 +1,95 @@
+"""Running ``kubectl-rollback`` as a real process: the console script installed next to this Python.
+
+``Plugin.run`` waits for the command and returns its exit code and output; ``Plugin.start`` leaves
+it running (for ``--wait`` and Ctrl-C tests) behind a ``Running`` handle whose output lines can be
+awaited with a deadline.
+"""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).with_name("kubectl-rollback")
+
+
+@dataclass
+class Result:
+    """A finished plugin run."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+class Running:
+    """A plugin process still running; its stdout is read line by line in the background."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.seen: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def line(self, timeout: float = 30) -> str:
+        """The next stdout line; fails after ``timeout`` seconds or at the end of the output."""
+        deadline = time.monotonic() + timeout
+        try:
+            line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"no output line within {timeout}s; so far: {self.seen}") from None
+        if line is None:
+            raise AssertionError(f"the plugin ended its output; so far: {self.seen}")
+        self.seen.append(line)
+        return line
+
+    def finish(self, timeout: float = 30) -> Result:
+        """Wait for the exit; the rest of stdout and all of stderr."""
+        code = self.proc.wait(timeout)
+        rest = []
+        while (line := self._lines.get(timeout=timeout)) is not None:
+            rest.append(line)
+        assert self.proc.stderr is not None
+        return Result(code, "\n".join(self.seen + rest), self.proc.stderr.read())
+
+
+class Plugin:
+    """The installed plugin, run with a fixed environment (KUBECONFIG of the test cluster)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        assert SCRIPT.is_file(), f"{SCRIPT.name} is not installed next to {sys.executable}; run make venv"
+        self.env = dict(env)
+
+    def run(self, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None) -> Result:
+        """Run to the end."""
+        done = subprocess.run(
+            [str(SCRIPT), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def start(self, *args: str) -> Running:
+        """Start and return at once."""
+        proc = subprocess.Popen(
+            [str(SCRIPT), *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        return Running(proc)
