@@ -74,7 +74,11 @@ class Kube:
         await self.http.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = await self.http.request(method, path, **kwargs)
+        for _ in range(50):
+            response = await self.http.request(method, path, **kwargs)
+            if response.status_code != 429:  # 429: e.g. a new CRD's watch cache is still initializing
+                break
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body

@@ -1,8 +1,8 @@
 """Running ``kubectl-rollback`` as a real process: the console script installed next to this Python.
 
 ``Plugin.run`` waits for the command and returns its exit code and output; ``Plugin.start`` leaves
-it running (for ``--wait`` and Ctrl-C tests) behind a ``Running`` handle whose output lines can be
-awaited with a deadline.
+it running (for Ctrl-C tests) behind a ``Running`` handle, a context manager whose output lines can
+be awaited with a deadline.
 """
 
 from __future__ import annotations
@@ -67,6 +67,18 @@ class Running:
             rest.append(line)
         assert self.proc.stderr is not None
         return Result(code, "\n".join(self.seen + rest), self.proc.stderr.read())
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Kill the process if a failed test left it running; close its pipes."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 class Plugin:

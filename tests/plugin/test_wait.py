@@ -71,7 +71,6 @@ def test_wait_prints_each_phase_and_exits_0_when_the_rollback_succeeds(
         f"Succeeded (RollbackSucceeded)  rolled back to {scenario.earlier[0]}  "
         f"[operation {operation['id']} Succeeded: {operation['message']}]"
     )
-    print(result.out)
     assert len(set(result.lines)) == len(result.lines)  # a line per change, never the same twice
     assert scenario.rollbacks(sandboxes) == 1
 
@@ -114,7 +113,7 @@ def test_following_survives_watches_that_end_every_second(
 
     assert result.code == 0, result
     assert phases(result)[-1] == "Succeeded"
-    assert any("deploying" in line for line in result.lines)  # seen between two reconnects
+    assert any("Deploying" in line for line in result.lines)  # seen between two reconnects
 
 
 def test_status_w_follows_a_running_request_to_its_end(
@@ -128,24 +127,26 @@ def test_status_w_follows_a_running_request_to_its_end(
     result = plugin.run("status", "followed", "-n", requests_.namespace, "-w", timeout=90)
 
     assert result.code == 0, result
-    summary, progress = result.out.split("\n\n\n", 1) if "\n\n\n" in result.out else (result.out, "")
-    assert "Phase:" in summary
+    progress = [line for line in result.lines if re.match(r"\d\d:\d\d:\d\d  ", line)]
+    summary = result.out.split(progress[0])[0]
+    assert re.search(r"^Phase:\s+InProgress$", summary, re.MULTILINE)
     assert "Conditions:" in summary
-    assert progress.splitlines()[-1].split()[1] == "Succeeded"
+    assert progress[0].split()[1] == "InProgress"
+    assert progress[-1].split()[1] == "Succeeded"
 
 
 def test_ctrl_c_stops_watching_and_leaves_the_request_alone(
     plugin: Plugin, namespace: str, k8s_api: object, crd: str
 ) -> None:
     unwatched = Requests(k8s_api, namespace)  # type: ignore[arg-type]  # no operator: it waits forever
-    running = plugin.start(
+    with plugin.start(
         "vector", "env1", "--steps-back", "1", "--reason", "r", "--secret", "s", "-n", namespace, "--wait"
-    )
-    name = running.line()
-    assert "waiting for the operator" in running.line()
+    ) as running:
+        name = running.line()
+        assert "waiting for the operator" in running.line()
 
-    running.proc.send_signal(signal.SIGINT)
-    result = running.finish()
+        running.proc.send_signal(signal.SIGINT)
+        result = running.finish()
 
     assert result.code == 130
     assert f"stopped watching; {name} carries on in the cluster" in result.err

@@ -77,6 +77,7 @@ def _enough(target: Target) -> Callable[[list[Deployment]], bool]:
 
 
 def _progress(deployment: Deployment) -> Progress:
+    """What the rollback deployment's status means; an unknown status keeps waiting."""
     label = deployment.status_label or deployment.status
     if deployment.status in SUCCESS:
         return Progress(OperationState.SUCCEEDED, label)

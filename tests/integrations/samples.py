@@ -1,0 +1,129 @@
+"""RollbackRequest objects whose status the operator's own StatusWriter wrote, for health-check tests.
+
+``written(*steps)`` hands each ``(Situation, facts)`` step to the real ``status.StatusWriter`` (which
+renders the conditions with ``conditions.render``) over an in-memory object, and returns the object
+as the API server would then serve it. ``SITUATIONS`` names one sample of every phase and of every
+way a request ends.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rollback_operator.conditions import Reason, Situation
+from rollback_operator.models import Operation, OperationState, Phase
+from rollback_operator.status import Request, StatusWriter
+
+Step = tuple[Situation, dict[str, Any]]
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+class _Memory:
+    """The one object, kept in memory; status patches merge like the API server's merge-patch."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    async def get(self, namespace: str, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.body)
+
+    async def patch_status(
+        self, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        self.body["status"] = {**(self.body.get("status") or {}), **status}
+        self.body["metadata"]["resourceVersion"] = str(int(self.body["metadata"]["resourceVersion"]) + 1)
+        return copy.deepcopy(self.body)
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        return None
+
+    async def post_event(self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
+        return None
+
+
+def fresh(generation: int = 1) -> dict[str, Any]:
+    """A request as created, before the operator wrote anything."""
+    return {
+        "apiVersion": "rollback.dev/v1alpha1",
+        "kind": "RollbackRequest",
+        "metadata": {
+            "name": "api-after-bad-release",
+            "namespace": "payments",
+            "uid": "0b7f",
+            "generation": generation,
+            "resourceVersion": "100",
+            "creationTimestamp": "2026-11-22T09:59:59Z",
+        },
+        "spec": {
+            "reason": "5xx spike",
+            "provider": {"vector": {"environmentId": "01jfgxk4"}},
+            "credentialsSecretRef": {"name": "vector-credentials"},
+        },
+    }
+
+
+async def written(*steps: Step, generation: int = 1) -> dict[str, Any]:
+    """The object after the operator's StatusWriter wrote each step in turn."""
+    memory = _Memory(fresh(generation))
+    writer = StatusWriter(memory, Request.parse(memory.body), clock=lambda: NOW)
+    for situation, facts in steps:
+        await writer.write(situation, **facts)
+    return memory.body
+
+
+RESOLVED = {
+    "current_version": "d5",
+    "target_version": "d4",
+    "resolution": "stepsBack=1: newest of 3 earlier versions",
+}
+CLAIMED = {**RESOLVED, "operation": Operation(idempotency_key="k", claimed_at=NOW, claimed_by="op-1")}
+TRIGGERED = {
+    "operation": Operation(
+        idempotency_key="k", claimed_at=NOW, id="d6", triggered_at=NOW, state=OperationState.RUNNING
+    )
+}
+
+
+def _s(phase: Phase, reason: str, message: str, triggered: bool = False) -> Situation:
+    return Situation(phase, reason, message, triggered=triggered)
+
+
+CLAIM = (_s(Phase.IN_PROGRESS, Reason.CLAIMED, "rolling back from d5 to d4"), CLAIMED)
+TRIGGER = (_s(Phase.IN_PROGRESS, Reason.ROLLBACK_TRIGGERED, "rollback to d4 triggered (d6)", True), TRIGGERED)
+
+SITUATIONS: dict[str, tuple[Step, ...]] = {
+    "Waiting": ((_s(Phase.WAITING, Reason.WAITING_FOR_TARGET, "waiting for payments/older to finish"), {}),),
+    "Resolving (credentials missing)": (
+        (_s(Phase.RESOLVING, "CredentialsMissing", "Secret payments/x does not exist (yet); retrying"), {}),
+    ),
+    "Pending": ((_s(Phase.PENDING, Reason.PENDING, "queued"), {}),),
+    "InProgress (claimed)": (CLAIM,),
+    "InProgress (triggered)": (CLAIM, TRIGGER),
+    "Succeeded": (CLAIM, TRIGGER, (_s(Phase.SUCCEEDED, Reason.ROLLBACK_SUCCEEDED, "rolled back to d4"), {})),
+    "Succeeded (dry run)": (
+        (_s(Phase.SUCCEEDED, Reason.DRY_RUN_SUCCEEDED, "dry run: would roll back"), RESOLVED),
+    ),
+    "Succeeded (already at target)": (
+        (_s(Phase.SUCCEEDED, Reason.ALREADY_AT_TARGET, "d4 is already live"), {}),
+    ),
+    "Failed (target not found)": (
+        (_s(Phase.FAILED, "TargetNotFound", "no version d9 among 3 candidates"), {}),
+    ),
+    "Failed (provider failed the rollback)": (
+        CLAIM,
+        TRIGGER,
+        (
+            _s(Phase.FAILED, Reason.ROLLBACK_FAILED, "the provider reports the rollback failed: boom", True),
+            {},
+        ),
+    ),
+    "Failed (timed out)": (
+        CLAIM,
+        TRIGGER,
+        (_s(Phase.FAILED, Reason.TIMED_OUT, "no terminal state within 600s", True), {}),
+    ),
+    "Unknown": (CLAIM, (_s(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, "cannot tell whether it was sent"), {})),
+}
