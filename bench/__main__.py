@@ -9,6 +9,8 @@ sizes for trying it out and writes nothing unless ``--output`` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import asyncio
 import os
 import shutil
@@ -94,6 +96,7 @@ def main() -> int:
         plane.stop()
     results.seconds = time.monotonic() - began
     print(table(results))
+    (workdir / "results.json").write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))
     output = args.output or (None if args.quick else DOCUMENT)
     if output is not None:
         output.write_text(markdown(results, quick=args.quick))

@@ -49,7 +49,6 @@ def operator(
     proc.stop(timeout=10)
 
 
-@pytest.mark.slow
 def test_the_operator_with_only_its_service_accounts_rights_rolls_back_through_every_provider(
     k8s_api: ApiClient,
     namespace: str,

@@ -76,6 +76,9 @@ def test_a_request_without_status_is_progressing_for_argo_cd_but_current_for_kst
     assert argo.check({**obj, "status": {}})["status"] == "Progressing"
     # kstatus has nothing to go on until the operator's first write: docs/gitops.md explains the CEL checks
     assert kstatus(obj) == "Current"
+    defaulted = {**obj, "status": {"observedGeneration": 0}}  # what a CRD default on status would give
+    assert argo.check(defaulted)["status"] == "Progressing"
+    assert kstatus(defaulted) == "InProgress"
 
 
 async def test_a_status_older_than_the_spec_is_progressing(argo: ArgoHealth) -> None:

@@ -119,7 +119,7 @@ def test_following_survives_watches_that_end_every_second(
 def test_status_w_follows_a_running_request_to_its_end(
     plugin: Plugin, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
 ) -> None:
-    scenario = _vector(sandboxes, requests_, step=1.0)
+    scenario = _vector(sandboxes, requests_, step=4.0)  # ~8s of deploying: plenty to start following
     created = plugin.run(*_args(scenario, requests_.namespace, "--steps-back", "1", "--name", "followed"))
     assert created.code == 0, created.err
     requests_.wait_phase("followed", "InProgress")

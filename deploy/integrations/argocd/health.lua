@@ -10,7 +10,7 @@
 local hs = { status = "Progressing", message = "Waiting for the rollback operator to pick the request up" }
 
 local status = obj.status
-if status == nil then
+if status == nil or status.phase == nil then
   return hs
 end
 

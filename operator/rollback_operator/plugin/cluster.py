@@ -42,13 +42,13 @@ def _kubeconfig_paths(explicit: str | None) -> str:
     return paths
 
 
-def server_message(exc: ApiException) -> str:
+def server_message(code: int | None, body: str | bytes | None, reason: str | None = None) -> str:
     """The API server's answer as kubectl prints it: ``Error from server (Reason): message``."""
     try:
-        status = json.loads(exc.body or "")
+        status = json.loads(body or "")
         return f"Error from server ({status['reason']}): {status['message']}"
     except (ValueError, KeyError, TypeError):
-        return f"Error from server: HTTP {exc.status} {exc.reason}"
+        return f"Error from server: HTTP {code} {reason or ''}".rstrip()
 
 
 class Cluster:
@@ -86,7 +86,7 @@ class Cluster:
         try:
             return await call
         except ApiException as exc:
-            raise PluginError(server_message(exc)) from exc
+            raise PluginError(server_message(exc.status, exc.body, exc.reason)) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             host = self.api.configuration.host
             raise PluginError(f"cannot reach the API server at {host}: {exc or type(exc).__name__}") from exc
@@ -165,7 +165,7 @@ class Cluster:
             if response.status == 410:
                 raise _Expired
             if response.status != 200:
-                raise PluginError(f"Error from server: watch answered HTTP {response.status}")
+                raise PluginError(server_message(response.status, await response.text(), response.reason))
             async for line in response.content:
                 if line.strip():
                     yield _event(json.loads(line))

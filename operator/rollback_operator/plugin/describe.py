@@ -12,9 +12,9 @@ from typing import Any
 
 from rollback_operator.plugin.show import (
     EVENTS_SHOWN,
-    NO_STATUS,
     age,
     columns,
+    message_of,
     one_line,
     parse_time,
     phase_of,
@@ -85,7 +85,7 @@ def _fields(obj: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]:
         ("Provider", provider_text(spec.get("provider") or {})),
         ("Request", request_text(spec)),
         ("Phase", phase_of(obj)),
-        ("Message", str(status.get("message") or ("" if status else NO_STATUS))),
+        ("Message", message_of(obj)),
         ("Versions", versions),
         ("Resolution", str(status.get("resolution") or "")),
         ("Operation", _operation_text(status.get("operation") or {})),

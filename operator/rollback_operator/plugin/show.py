@@ -54,6 +54,12 @@ def phase_of(obj: Mapping[str, Any]) -> str:
     return str(status_of(obj).get("phase") or "Pending")
 
 
+def message_of(obj: Mapping[str, Any]) -> str:
+    """The status message; until the operator has written a phase, that it is awaited."""
+    status = status_of(obj)
+    return str(status.get("message") or "") if status.get("phase") else NO_STATUS
+
+
 def condition(status: Mapping[str, Any], kind: str) -> dict[str, Any]:
     """The condition of type ``kind`` (empty dict if absent)."""
     return next((c for c in status.get("conditions") or [] if c.get("type") == kind), {})
@@ -75,7 +81,7 @@ def _operation(status: Mapping[str, Any]) -> str:
 def progress_key(obj: Mapping[str, Any]) -> tuple[str, ...]:
     """What a progress line shows; a new line is printed only when this changes."""
     status = status_of(obj)
-    return (phase_of(obj), str(status.get("message") or ""), _operation(status))
+    return (phase_of(obj), message_of(obj), _operation(status))
 
 
 def progress_line(obj: Mapping[str, Any], *, now: datetime | None = None) -> str:
@@ -85,7 +91,7 @@ def progress_line(obj: Mapping[str, Any], *, now: datetime | None = None) -> str
     if phase in TERMINAL_PHASES and condition(status, READY).get("reason"):
         phase = f"{phase} ({condition(status, READY)['reason']})"
     clock = (now or datetime.now()).strftime("%H:%M:%S")
-    parts = [clock, phase, message if status else NO_STATUS]
+    parts = [clock, phase, message]
     if operation:
         parts.append(f"[{operation}]")
     return "  ".join(part for part in parts if part)
@@ -124,7 +130,7 @@ def table(objs: Sequence[Mapping[str, Any]], *, all_namespaces: bool, now: datet
             str(status.get("targetVersion") or ""),
             str(condition(status, READY).get("reason") or ""),
             age(meta.get("creationTimestamp"), now=now),
-            clip(str(status.get("message") or ("" if status else NO_STATUS))),
+            clip(message_of(obj)),
         ]
         rows.append(([meta.get("namespace", "")] if all_namespaces else []) + row)
     return columns(rows)

@@ -264,12 +264,12 @@ class VectorAdapter:
     async def _list(self, spec: VectorProvider, creds: Credentials, *, page: int) -> Page:
         where = url(spec.api_url, "environments", spec.environment_id, "deployments")
         params = {"page": page, "per_page": self.page_size}
-        return read_page(await self._call("GET", where, creds, operation="list deployments", params=params))
+        return read_page(await self._call("GET", where, creds, operation="list_deployments", params=params))
 
     async def _deployment(self, spec: VectorProvider, creds: Credentials, deployment_id: str) -> Deployment:
         where = url(spec.api_url, "deployments", deployment_id)
-        response = await self._call("GET", where, creds, operation="get deployment")
-        return read_deployment(response, what="vector get deployment")
+        response = await self._call("GET", where, creds, operation="get_deployment")
+        return read_deployment(response, what="vector get_deployment")
 
     async def _call(
         self,

@@ -187,7 +187,7 @@ def _parse(model: type[WireT], response: httpx.Response, *, what: str, expected:
 def read_page(response: httpx.Response) -> Page:
     """A page of the deployments list."""
     expected = '{"data": [deployment, ...]} with each deployment\'s id and status'
-    return _parse(Page, response, what="vector list deployments", expected=expected)
+    return _parse(Page, response, what="vector list_deployments", expected=expected)
 
 
 def read_deployment(response: httpx.Response, *, what: str) -> Deployment:

@@ -45,7 +45,7 @@ async def test_a_wrong_token_is_credentials_invalid_with_vectors_message_and_no_
     adapter: VectorAdapter, spec: VectorProvider, state: VectorState
 ) -> None:
     with pytest.raises(
-        CredentialsInvalid, match="vector list deployments: HTTP 401: Unauthenticated"
+        CredentialsInvalid, match="vector list_deployments: HTTP 401: Unauthenticated"
     ) as caught:
         await adapter.resolve(spec, Credentials({"token": WRONG}), Target(steps_back=1))
     assert WRONG not in str(caught.value)

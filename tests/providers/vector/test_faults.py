@@ -103,7 +103,7 @@ async def test_a_truncated_body_while_polling_is_a_malformed_response(
     handle = await adapter.trigger(spec, creds, resolution(dep("p", 4)), KEY)
     state.faults = Faults(malformed_rate=1.0)
 
-    with pytest.raises(MalformedResponse, match="vector get deployment: expected JSON, got application/json"):
+    with pytest.raises(MalformedResponse, match="vector get_deployment: expected JSON, got application/json"):
         await adapter.poll(spec, creds, handle)
     state.faults = Faults()
     assert (await adapter.poll(spec, creds, handle)).state is OperationState.RUNNING

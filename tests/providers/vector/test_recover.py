@@ -125,5 +125,5 @@ async def test_an_unreadable_history_raises_so_the_reconciler_retries(
 ) -> None:
     state.faults = Faults(malformed_rate=1.0)
 
-    with pytest.raises(MalformedResponse, match="vector list deployments: expected JSON"):
+    with pytest.raises(MalformedResponse, match="vector list_deployments: expected JSON"):
         await adapter.recover(spec, creds, resolution(dep("p", 4)), KEY)

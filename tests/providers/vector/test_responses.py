@@ -131,7 +131,7 @@ async def test_a_failure_without_stderr_reports_the_status_label(
     [
         (
             httpx.Response(200, html="<html><body>Welcome to nginx</body></html>"),
-            "vector list deployments: expected JSON, got text/html",
+            "vector list_deployments: expected JSON, got text/html",
         ),
         (httpx.Response(200, text='{"data": [{"id": "01j'), "expected JSON"),
         (
@@ -157,7 +157,7 @@ async def test_a_deployment_without_status_is_a_malformed_response(
 ) -> None:
     adapter = serve(lambda request: httpx.Response(200, json={"data": {"id": dep("r", 1)}}))
 
-    with pytest.raises(MalformedResponse, match=r"vector get deployment: .*data.status: Field required"):
+    with pytest.raises(MalformedResponse, match=r"vector get_deployment: .*data.status: Field required"):
         await adapter.poll(SPEC, CREDS, Handle(dep("r", 1)))
 
 

@@ -1,0 +1,88 @@
+"""Resilience fixtures: sizes (small in ``make test``, full with ``--resilience-full``) and the report.
+
+The small sizes keep the whole directory under about a minute; ``make resilience`` passes
+``--resilience-full`` for the sizes the issue names and writes every test's figures to
+docs/resilience.md (``--resilience-report PATH`` writes them elsewhere, at any size). Each test
+gets a fresh namespace, fresh sandboxes and operator processes with the fast test timing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import kubernetes
+import pytest
+
+from rollback_operator.sandbox.serve import Sandboxes
+from tests.resilience.report import FULL, SMALL, Report, Sizes
+from tests.support.controlplane import REPO, ControlPlane
+from tests.support.crd import install_crd
+from tests.support.operator import OperatorProcess
+from tests.support.rollbacks import Requests
+
+DOCUMENT = REPO / "docs" / "resilience.md"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("resilience")
+    group.addoption("--resilience-full", action="store_true", default=False,
+                    help="run the resilience suite at full size and write docs/resilience.md")  # fmt: skip
+    group.addoption("--resilience-report", type=Path, default=None,
+                    help="write the resilience figures to this file (any size)")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def sizes(pytestconfig: pytest.Config) -> Sizes:
+    return FULL if pytestconfig.getoption("resilience_full") else SMALL
+
+
+@pytest.fixture(scope="session")
+def report(pytestconfig: pytest.Config, sizes: Sizes) -> Iterator[Report]:
+    """Collects each test's figures; written out at the end of the session when asked to."""
+    collected = Report(sizes)
+    yield collected
+    path = pytestconfig.getoption("resilience_report")
+    if path is None and pytestconfig.getoption("resilience_full"):
+        path = DOCUMENT
+    if path is not None and collected.sections:
+        path.write_text(collected.markdown())
+
+
+@pytest.fixture(scope="session")
+def crd(cluster: ControlPlane) -> str:
+    return install_crd(cluster)
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    boxes = Sandboxes(seed=False).start_in_thread()
+    yield boxes
+    boxes.stop_thread()
+
+
+@pytest.fixture
+def requests_(k8s_api: kubernetes.client.ApiClient, namespace: str, crd: str) -> Requests:
+    return Requests(k8s_api, namespace)
+
+
+OperatorFactory = Callable[..., OperatorProcess]
+
+
+@pytest.fixture
+def operator_factory(
+    cluster: ControlPlane, namespace: str, sandboxes: Sandboxes, crd: str, tmp_path: Path
+) -> Iterator[OperatorFactory]:
+    """Builds operator processes for this test's namespace, allowed to reach the sandboxes."""
+    started: list[OperatorProcess] = []
+
+    def build(*, log_name: str = "operator.log") -> OperatorProcess:
+        allowed = [arg for url in sandboxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
+        proc = OperatorProcess(env=cluster.env(), log_path=tmp_path / log_name, namespaces=[namespace],
+                               extra_args=allowed)  # fmt: skip
+        started.append(proc)
+        return proc
+
+    yield build
+    for proc in started:
+        proc.stop(timeout=10)
