@@ -15,8 +15,7 @@ FROM base AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY requirements/dev.lock requirements/dev.lock
-# README.m[d]: the project's readme is packaged when present (a wildcard may match nothing).
-COPY pyproject.toml README.m[d] ./
+COPY pyproject.toml README.md ./
 COPY operator/ operator/
 # --constraint: the dependencies come from pyproject.toml, their versions from the lock file.
 RUN pip wheel --constraint requirements/dev.lock --wheel-dir /wheels .

@@ -125,7 +125,7 @@ class Bench:
                 await self.kube.create_secret(namespace, f"creds-{provider}", scenarios[0].secret)
         return namespace, targets
 
-    async def create_all(self, namespace: str, bodies: list[dict[str, Any]], *, parallel: int = 32) -> None:
+    async def create_all(self, namespace: str, bodies: list[dict[str, Any]], *, parallel: int = 16) -> None:
         """Create ``bodies`` with at most ``parallel`` requests in flight."""
         await gather_limited([lambda b=b: self.kube.create(namespace, b) for b in bodies], parallel=parallel)
 

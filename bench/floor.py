@@ -22,6 +22,9 @@ import httpx
 
 from bench.kubeapi import Access, Kube
 
+IN_FLIGHT = 32
+"""Requests handled at once. A bounded pool keeps the HTTP client cheap (see ``bench.kubeapi.Kube``)."""
+
 
 def _ready_status(generation: int, message: str) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -36,6 +39,7 @@ class Floor:
     def __init__(self, kube: Kube, vector: httpx.AsyncClient, namespace: str) -> None:
         self.kube, self.vector, self.namespace = kube, vector, namespace
         self.seen: set[str] = set()
+        self.slots = asyncio.Semaphore(IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
 
     def offer(self, obj: dict[str, Any]) -> None:
@@ -49,6 +53,10 @@ class Floor:
         task.add_done_callback(self.tasks.discard)
 
     async def handle(self, obj: dict[str, Any]) -> None:
+        async with self.slots:
+            await self._rollback(obj)
+
+    async def _rollback(self, obj: dict[str, Any]) -> None:
         block = obj["spec"]["provider"]["vector"]
         url = f"{block['apiURL']}/api/v1/vector/environments/{block['environmentId']}/rollback"
         response = await self.vector.post(url, json={})
@@ -64,9 +72,9 @@ class Floor:
 
 
 async def main(args: argparse.Namespace) -> None:
-    kube = Kube(Access.from_kubeconfig(args.kubeconfig))
+    kube = Kube(Access.from_kubeconfig(args.kubeconfig), connections=IN_FLIGHT)
     headers = {"Authorization": f"Bearer {os.environ['BENCH_VECTOR_TOKEN']}", "Accept": "application/json"}
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as vector:
         await Floor(kube, vector, args.namespace).run(args.ready_file)
 

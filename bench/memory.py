@@ -87,7 +87,7 @@ async def fill(bench: Bench, namespace: str, target: Scenario, template: dict[st
         await bench.kube.create(namespace, body(name, target))
         await bench.kube.patch_status(namespace, name, template)
 
-    gate = asyncio.Semaphore(64)
+    gate = asyncio.Semaphore(16)
 
     async def limited(index: int) -> None:
         async with gate:

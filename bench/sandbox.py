@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -56,6 +57,8 @@ async def _serve() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # The parent holds our stdin open; end-of-file means it is gone, however it went.
+    loop.add_reader(sys.stdin.fileno(), lambda: os.read(sys.stdin.fileno(), 1024) or stop.set())
     await stop.wait()
     await boxes.stop()
 
@@ -87,7 +90,8 @@ class RemoteSandboxes:
     def start(cls, log_path: Path) -> RemoteSandboxes:
         """Start the child and wait for the line with its URLs."""
         with log_path.open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "bench.sandbox"], stdout=subprocess.PIPE, stderr=log)
+            proc = subprocess.Popen([sys.executable, "-m", "bench.sandbox"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=log)  # fmt: skip
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line:
@@ -97,6 +101,8 @@ class RemoteSandboxes:
     def stop(self) -> None:
         self.http.close()
         self.proc.terminate()
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
         self.proc.wait(10)
 
     def url(self, name: str) -> str:

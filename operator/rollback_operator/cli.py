@@ -100,8 +100,9 @@ def run_operator(args: argparse.Namespace) -> int:
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not args.verbose:  # kopf logs every handled watch event at INFO; keep that for --verbose
+    if not args.verbose:  # kopf logs every watch event, httpx every request, at INFO: --verbose only
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr=args.health_address)
     kopf.run(

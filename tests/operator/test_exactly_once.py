@@ -121,3 +121,21 @@ def test_two_operators_at_once_never_trigger_twice(
 
     assert [s["phase"] for s in statuses] == ["Succeeded"] * len(scenarios)
     assert [s.rollbacks(sandboxes) for s in scenarios] == [1] * len(scenarios)
+
+
+def test_a_graceful_stop_lets_a_trigger_in_flight_record_its_handle(
+    sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    world = World(sandboxes)
+    scenario = world.vector()
+    world.apply()
+    _post_faults(sandboxes, "vector", Faults(slow_rate=1.0, slow_seconds=1.0, methods=("POST",)))
+    running = operator_factory().start()
+    _submit(requests_, scenario, "in-flight")
+
+    requests_.wait("in-flight", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    exit_code = running.stop(timeout=30)
+
+    assert exit_code == 0
+    assert requests_.status("in-flight")["operation"].get("id")  # recorded before exiting
+    assert scenario.rollbacks(sandboxes) == 1

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from rollback_operator.plugin.show import age, progress_key, progress_line, table
+from rollback_operator.plugin.follow import outcome
+from rollback_operator.plugin.show import age, is_terminal, progress_key, progress_line, table
 from tests.integrations.samples import SITUATIONS, fresh, written
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -79,3 +80,19 @@ async def test_the_list_table_aligns_columns_and_clips_long_messages() -> None:
     assert starts == {lines[0].index("PROVIDER")}  # one column, whatever the name's length
     assert lines[1].endswith("x x x...")
     assert len(lines[1]) - lines[0].index("MESSAGE") == 80
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in SITUATIONS if n.split()[0] in ("Succeeded", "Failed", "Unknown")]
+)
+async def test_following_ends_0_only_for_succeeded_and_1_for_failed_or_unknown(name: str) -> None:
+    obj = await written(*SITUATIONS[name])
+
+    assert is_terminal(obj)
+    assert outcome(obj) == (0 if name.startswith("Succeeded") else 1)
+
+
+async def test_unfinished_requests_keep_the_watch_going() -> None:
+    for name in ("Waiting", "Resolving (credentials missing)", "InProgress (triggered)"):
+        assert not is_terminal(await written(*SITUATIONS[name]))
+    assert not is_terminal(fresh())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -179,3 +180,24 @@ def test_status_of_a_missing_request_and_list_of_an_empty_namespace(
     )
     assert (empty.code, empty.out) == (0, "")
     assert f"No resources found in {namespace} namespace." in empty.err
+
+
+def test_the_plugin_needs_none_of_the_dev_only_packages(
+    cluster: ControlPlane, requests_: Requests, finished: Finished
+) -> None:
+    # The sync `kubernetes` client is a dev dependency only; make importing it fail, then run the plugin.
+    code = (
+        "import sys; sys.modules['kubernetes'] = None; "
+        "from rollback_operator.plugin import main; sys.exit(main())"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code, "list", "-n", requests_.namespace],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert {line.split()[0] for line in result.stdout.splitlines()[1:]} == {"good", "bad"}

@@ -12,6 +12,7 @@ import platform
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.support.controlplane import REPO
 
@@ -88,7 +89,8 @@ def _header(sizes: Sizes) -> list[str]:
 
     changed = len(git("status", "--porcelain", "--untracked-files=no").splitlines())
     head = git("rev-parse", "--short=12", "HEAD") + (f" (+{changed} uncommitted files)" if changed else "")
-    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))  # noqa: PTH123, SIM115
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
     return [
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- commit: {head}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,8 +55,8 @@ def _edit(requests_: Requests, name: str, rng: random.Random) -> int:
 
 
 def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:  # noqa: PTH123
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ directories call it from their own fixtures (it is idempotent: a server-side app
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.support.controlplane import REPO, ControlPlane
@@ -18,11 +19,13 @@ def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float 
     """Apply the CRD and return its name once the API server reports it Established."""
     # --force-conflicts: another test directory may have applied the same file already
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        f"customresourcedefinition/{CRD_NAME}",
-        f"--timeout={timeout:.0f}s",
-        timeout=timeout + 10,
-    )
-    return CRD_NAME
+    # Polled rather than `kubectl wait`: that errors out ("conditions accessor error") instead of
+    # waiting when it reads a CRD so new that it has no conditions yet.
+    query = '{.status.conditions[?(@.type=="Established")].status}'
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cluster.kubectl("get", "crd", CRD_NAME, "-o", f"jsonpath={query}").stdout.strip()
+        if got == "True":
+            return CRD_NAME
+        time.sleep(0.2)
+    raise TimeoutError(f"{CRD_NAME} not Established within {timeout}s")

@@ -104,9 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PluginError as err:
         if err.code == EXIT_USAGE:
             args.parser.error(err.message)  # usage and message on stderr, exit 2, like argparse's own
-        print(
-            f"error: {err.message}" if not err.message.startswith("Error") else err.message, file=sys.stderr
-        )
+        # The API server's refusals already read "Error from server (Reason): ...", as in kubectl.
+        prefix = "" if err.message.startswith("Error from server") else "error: "
+        print(f"{prefix}{err.message}", file=sys.stderr)
         return err.code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

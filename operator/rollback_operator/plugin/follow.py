@@ -30,9 +30,12 @@ def outcome(obj: dict[str, Any]) -> int:
 
 
 async def follow(
-    cluster: Cluster, obj: dict[str, Any], *, out: TextIO = sys.stdout, watch_seconds: int = WATCH_SECONDS
+    cluster: Cluster, obj: dict[str, Any], *, out: TextIO | None = None, watch_seconds: int = WATCH_SECONDS
 ) -> int:
-    """Print progress from ``obj`` on until the request is finished; returns its exit code."""
+    """Print progress (to ``out``, default stdout) from ``obj`` on until the request is finished.
+
+    Returns the exit code of the outcome.
+    """
     name = obj["metadata"]["name"]
     changes = cluster.watch(name, resource_version=obj["metadata"]["resourceVersion"], seconds=watch_seconds)
     shown: tuple[str, ...] | None = None
@@ -41,7 +44,7 @@ async def follow(
             while True:
                 if progress_key(obj) != shown:
                     shown = progress_key(obj)
-                    print(progress_line(obj), file=out, flush=True)
+                    print(progress_line(obj), file=out or sys.stdout, flush=True)
                 if is_terminal(obj):
                     return outcome(obj)
                 latest = await anext(changes)
