@@ -34,8 +34,9 @@ controlplane: ## Build kube-apiserver, etcd and kubectl from the pinned Go modul
 ##@ Develop
 
 .PHONY: crds
-crds: venv ## Regenerate crds/ from the pydantic models
+crds: venv ## Regenerate crds/ (and its copy in deploy/crd/) from the pydantic models
 	$(PY) -m rollback_operator.crd --write
+	cp crds/rollbackrequests.rollback.dev.yaml deploy/crd/
 
 .PHONY: lint
 lint: venv ## ruff, mypy (strict), import-linter layer contracts
@@ -122,4 +123,4 @@ kind-e2e: venv ## Needs Docker + kind: install deploy/ into a throwaway kind clu
 .PHONY: help
 help: ## List every command
 	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)} \
-	  /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	  /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.context import Bench, Counting, Tally, body
-from bench.procs import PeakRss, Subject
+from bench.procs import PeakRss, Subject, cpu_seconds
 from bench.tracking import Tracker
 
 
@@ -89,6 +89,8 @@ class Throughput:
     """First create → last rollback received by the sandbox."""
     per_second: float
     peak_rss_mb: float
+    cpu_seconds: float
+    """CPU time the subject used from the first create until the counters went quiet."""
     tally: Tally
     count: int
     phases: dict[str, int]
@@ -106,19 +108,20 @@ async def throughput(bench: Bench, subject: Subject) -> Throughput:
     try:
         async with Tracker(bench.kube, namespace) as tracker, PeakRss(subject.pid) as rss:
             counting = await Counting(bench).open()
-            began = time.time()
+            cpu, began = cpu_seconds(subject.pid), time.time()
             await bench.create_all(namespace, [body(n, t) for n, t in zip(names, targets, strict=True)])
             created = time.time()
             done = await tracker.wait(names, timeout=600)
         phases = _count(phase for _, phase in done.values())
         tally = await counting.close(rollbacks=phases.get("Succeeded", 0))
+        cpu = cpu_seconds(subject.pid) - cpu
         sample = (await bench.kube.get(namespace, names[0])).get("status") or {}
     finally:
         subject.stop()
     end = max(moment for moment, _ in done.values())
     arrived = rollback_arrivals(bench, since=began)
     return Throughput(end - began, created - began, max(arrived.values(), default=began) - began,
-                      count / (end - began), rss.peak, tally, count, phases, sample)  # fmt: skip
+                      count / (end - began), rss.peak, cpu, tally, count, phases, sample)  # fmt: skip
 
 
 def _count(values: Any) -> dict[str, int]:

@@ -7,8 +7,10 @@ deploy/rbac/ creates and binds (tests.support.rbac). The objects acted on are cr
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 from kubernetes.client import (
     ApiClient,
@@ -21,7 +23,9 @@ from kubernetes.client import (
 from kubernetes.client.exceptions import ApiException
 
 from tests.deploy.manifests import OPERATOR_RIGHTS
+from tests.support.controlplane import ControlPlane
 from tests.support.rbac import NAMESPACE as OPERATOR_NAMESPACE
+from tests.support.rbac import install_operator_rbac
 from tests.support.rollbacks import GROUP, PLURAL, VERSION, Requests, manifest
 
 Call = Callable[[ApiClient, str], object]
@@ -191,3 +195,17 @@ def test_its_rights_in_a_namespace_are_exactly_the_operators_rules(
     }
 
     assert granted == OPERATOR_RIGHTS
+
+
+def test_installing_the_rbac_again_rewrites_the_same_kubeconfig_with_a_working_token(
+    cluster: ControlPlane, operator_kubeconfig: Path, request_: Requests
+) -> None:
+    again = install_operator_rbac(cluster)
+    client = kubernetes.config.new_client_from_config(config_file=str(again))
+    try:
+        listed = _requests(client).list_namespaced_custom_object(GROUP, VERSION, request_.namespace, PLURAL)
+    finally:
+        client.close()
+
+    assert again == operator_kubeconfig
+    assert [item["metadata"]["name"] for item in listed["items"]] == ["r"]

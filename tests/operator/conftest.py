@@ -1,7 +1,9 @@
 """End-to-end fixtures: the real API server, the three sandboxes, and the operator as a process.
 
 Each test gets a fresh namespace, fresh sandboxes on fresh ports (seeded by the test) and an
-operator process watching only that namespace, so tests cannot disturb each other.
+operator process watching only that namespace, so tests cannot disturb each other. The operator
+authenticates as the ServiceAccount from deploy/rbac/, with exactly the rights an installation
+grants, so every end-to-end test is also a test of the RBAC rules.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from rollback_operator.sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess
+from tests.support.rbac import install_operator_rbac
 from tests.support.rollbacks import Requests
 
 
 @pytest.fixture(scope="session")
 def crd(cluster: ControlPlane) -> str:
     return install_crd(cluster)
+
+
+@pytest.fixture(scope="session")
+def operator_kubeconfig(cluster: ControlPlane, crd: str) -> Path:
+    """A kubeconfig for the operator's ServiceAccount (least privilege, as deployed)."""
+    return install_operator_rbac(cluster)
 
 
 @pytest.fixture
@@ -40,7 +49,7 @@ OperatorFactory = Callable[..., OperatorProcess]
 
 @pytest.fixture
 def operator_factory(
-    cluster: ControlPlane, namespace: str, sandboxes: Sandboxes, crd: str, tmp_path: Path
+    cluster: ControlPlane, namespace: str, sandboxes: Sandboxes, operator_kubeconfig: Path, tmp_path: Path
 ) -> Iterator[OperatorFactory]:
     """Builds operator processes for this test's namespace, allowed to reach the sandboxes."""
     started: list[OperatorProcess] = []

@@ -3,7 +3,7 @@
 Starting an operator costs seconds, so each module that needs one gets one (``operator``), with
 its own sandboxes, watching one namespace of that module (``watched``). Tests whose requests must
 stay untouched use the per-test ``namespace``, which no operator watches. ``plugin`` runs the
-installed ``kubectl-rollback`` console script against the session's API server, as a user would.
+plugin as a real process against the session's API server, as a user would.
 ``tests/integrations`` imports these fixtures too.
 """
 

@@ -1,4 +1,4 @@
-"""Running ``kubectl-rollback`` as a real process: the console script installed next to this Python.
+"""Running the plugin as a real process: ``python -m rollback_operator.plugin``, what the console script runs.
 
 ``Plugin.run`` waits for the command and returns its exit code and output; ``Plugin.start`` leaves
 it running (for Ctrl-C tests) behind a ``Running`` handle, a context manager whose output lines can
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPT = Path(sys.executable).with_name("kubectl-rollback")
+"""The installed console script, which kubectl finds on PATH (tested through kubectl itself)."""
+COMMAND = [sys.executable, "-m", "rollback_operator.plugin"]
 
 
 @dataclass
@@ -82,16 +84,15 @@ class Running:
 
 
 class Plugin:
-    """The installed plugin, run with a fixed environment (KUBECONFIG of the test cluster)."""
+    """The plugin, run with a fixed environment (KUBECONFIG of the test cluster)."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        assert SCRIPT.is_file(), f"{SCRIPT.name} is not installed next to {sys.executable}; run make venv"
         self.env = dict(env)
 
     def run(self, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None) -> Result:
         """Run to the end."""
         done = subprocess.run(
-            [str(SCRIPT), *args],
+            [*COMMAND, *args],
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
@@ -102,6 +103,6 @@ class Plugin:
     def start(self, *args: str) -> Running:
         """Start and return at once."""
         proc = subprocess.Popen(
-            [str(SCRIPT), *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*COMMAND, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         return Running(proc)

@@ -151,6 +151,7 @@ def test_list_across_namespaces_adds_the_namespace_column(
 def test_kubectl_finds_the_plugin_on_path(
     cluster: ControlPlane, requests_: Requests, finished: Finished
 ) -> None:
+    assert SCRIPT.is_file(), f"{SCRIPT.name} is not installed next to {sys.executable}; run make venv"
     env = cluster.env()
     env["PATH"] = f"{env['PATH']}{os.pathsep}{SCRIPT.parent}"
 

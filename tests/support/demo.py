@@ -19,6 +19,7 @@ from rollback_operator.sandbox.serve import Sandboxes
 from tests.support.controlplane import BIN_DIR, ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess
+from tests.support.rbac import install_operator_rbac
 from tests.support.scenarios import Scenario, World
 
 NAMESPACE = "payments"
