@@ -28,6 +28,7 @@ from rollback_operator.models import (
     PLURAL,
     SHORT_NAME,
     SINGULAR,
+    STATUS_DEFAULT,
     VERSION,
     RollbackRequestSpec,
     RollbackRequestStatus,
@@ -126,7 +127,10 @@ def openapi_schema() -> Schema:
             "kind": {"type": "string", "description": "Always RollbackRequest."},
             "metadata": {"type": "object"},
             "spec": structural(RollbackRequestSpec.model_json_schema(by_alias=True)),
-            "status": structural(RollbackRequestStatus.model_json_schema(by_alias=True)),
+            "status": {
+                **structural(RollbackRequestStatus.model_json_schema(by_alias=True)),
+                "default": STATUS_DEFAULT,
+            },
         },
     }
 

@@ -231,6 +231,11 @@ class Phase(StrEnum):
 
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.UNKNOWN})
 
+STATUS_DEFAULT = {"observedGeneration": 0}
+"""What the API server serves as status before the operator first writes one: observedGeneration 0
+differs from generation 1, so kstatus (Flux) and Argo CD read a new request as in progress, and
+``kubectl wait`` keeps waiting, without costing a write."""
+
 
 class _Status(BaseModel):
     """Base of status models: camelCase aliases, tolerant of unknown fields."""
