@@ -54,12 +54,12 @@ async def _settle(job: Job, steps: Steps, progress: Progress) -> bool:
         await steps.finish(job, situation, operation=operation)
         return True
     if progress.state is OperationState.FAILED:
-        message = f"the provider reports the rollback failed: {progress.message}"
+        message = f"{job.req.spec.provider.name} reports the rollback failed: {progress.message}"
         situation = Situation(Phase.FAILED, Reason.ROLLBACK_FAILED, message, triggered=True)
         await steps.finish(job, situation, operation=operation)
         return True
     if op.message != (progress.message or None):
-        message = f"rollback to {target}: {progress.message}"
+        message = f"rollback to {target} in progress ({progress.message})"
         situation = Situation(Phase.IN_PROGRESS, Reason.ROLLBACK_TRIGGERED, message, triggered=True)
         await steps.finish(job, situation, operation=operation)
     return False

@@ -143,7 +143,7 @@ class StatusWriter:
         """Post an Event for a transition, and count metrics when it is the last one."""
         message = situation.message
         if situation.reason == Reason.ROLLBACK_TRIGGERED:
-            message = f"{message} Reason: {self.request.spec.reason}"
+            message = f"{message}; reason: {self.request.spec.reason}"
         await self.kube.post_event(
             self.request.body,
             type_=_event_type(situation.phase, situation.reason),

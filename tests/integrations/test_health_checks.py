@@ -150,5 +150,5 @@ def test_a_real_failed_rollback_ends_degraded_with_the_providers_words(
 
     assert [h["status"] for h in healths[:-1]] == ["Progressing"] * (len(versions) - 1)
     assert healths[-1]["status"] == "Degraded"
-    assert healths[-1]["message"].startswith("RollbackFailed: the provider reports the rollback failed")
+    assert healths[-1]["message"].startswith("RollbackFailed: vector reports the rollback failed")
     assert kstatus(versions[-1]) == "Failed"

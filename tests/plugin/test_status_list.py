@@ -104,7 +104,7 @@ def test_status_summarises_a_successful_rollback(
         "False",
     ]
     events = out.split("Events:")[1]
-    assert re.search(r"Normal\s+RollbackTriggered\s+.*Reason: good release", events)
+    assert re.search(r"Normal\s+RollbackTriggered\s+.*reason: good release", events)
     assert re.search(r"Normal\s+RollbackSucceeded\s+rolled back to", events)
 
 
@@ -115,7 +115,7 @@ def test_status_of_a_failed_rollback_shows_why(
 
     assert result.code == 0  # the summary was shown; only -w reports the outcome in the exit code
     assert field(result.out, "Phase") == "Failed"
-    assert field(result.out, "Message").startswith("the provider reports the rollback failed")
+    assert field(result.out, "Message").startswith("vector reports the rollback failed")
     assert row(result.out, "Ready")[:3] == ["Ready", "False", "RollbackFailed"]
     assert row(result.out, "Stalled")[:3] == ["Stalled", "True", "RollbackFailed"]
     assert re.search(r"Warning\s+RollbackFailed", result.out.split("Events:")[1])
@@ -134,7 +134,7 @@ def test_list_tables_the_requests_like_kubectl_get_with_age_and_message(
     assert re.fullmatch(r"\d+s|\d+m\d*s?", table["good"][5])
     assert table["good"][6] == f"rolled back to {finished.good.earlier[0]}"
     assert table["bad"][:5] == ["bad", "vector", "Failed", finished.bad.earlier[0], "RollbackFailed"]
-    assert table["bad"][6].startswith("the provider reports the rollback failed")
+    assert table["bad"][6].startswith("vector reports the rollback failed")
 
 
 def test_list_across_namespaces_adds_the_namespace_column(

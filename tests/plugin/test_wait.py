@@ -84,7 +84,7 @@ def test_wait_exits_1_when_the_provider_fails_the_rollback(
 
     assert result.code == 1, result
     assert phases(result)[-1] == "Failed"
-    assert "Failed (RollbackFailed)  the provider reports the rollback failed" in result.lines[-1]
+    assert "Failed (RollbackFailed)  vector reports the rollback failed" in result.lines[-1]
 
 
 def test_a_dry_run_waits_for_the_resolution_and_exits_0(

@@ -111,7 +111,7 @@ class Deployment(_Wire):
         lines = [line.strip() for line in (self.stderr or "").splitlines() if line.strip()]
         if not lines:
             return self.status_label or self.status
-        return "failed: " + " | ".join(lines[-3:])[-300:]
+        return " | ".join(lines[-3:])[-300:]
 
 
 class _Links(_Wire):

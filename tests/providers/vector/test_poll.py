@@ -63,7 +63,7 @@ async def test_a_failed_rollback_reports_the_end_of_stderr(
     progress = await adapter.poll(spec, creds, handle)
 
     assert progress.state is OperationState.FAILED
-    assert progress.message == "failed: Restoring files | Snapshot restore failed: expired"
+    assert progress.message == "Restoring files | Snapshot restore failed: expired"
     assert state.rollbacks == {PROD: 1}
 
 

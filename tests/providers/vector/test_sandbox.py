@@ -190,5 +190,5 @@ async def test_the_demo_seed_supports_a_rollback_to_success_and_one_to_failure(
 
     assert succeeded.state is OperationState.SUCCEEDED
     assert failed.state is OperationState.FAILED
-    assert failed.message == "failed: Snapshot restore failed: the artifact expired from storage."
+    assert failed.message == "Snapshot restore failed: the artifact expired from storage."
     assert state.rollbacks == {production["id"]: 2}
