@@ -117,10 +117,11 @@ def run(workdir: Path) -> int:
             sandboxes, vector_step_seconds=1.5, yandex_operation_seconds=3, yandex_service_account=True
         )
         manifests, targets = _manifests(world)
-        _say("Starting the operator: rollback-operator run --all-namespaces")
+        _say("Starting the operator as its least-privilege ServiceAccount (deploy/rbac/)")
+        env = {**cluster.env(), "KUBECONFIG": str(install_operator_rbac(cluster))}
         allowed = [a for url in sandboxes.allowed_endpoints() for a in ("--allowed-endpoint", url)]
         operator = OperatorProcess(
-            env=cluster.env(),
+            env=env,
             log_path=workdir / "operator.log",
             extra_args=allowed,
             timing=("--poll-initial", "0.5", "--poll-max", "1"),
