@@ -43,6 +43,8 @@ class Job:
     writer: StatusWriter
     adapter: Provider[Any]
     block: Any
+    turn_at: datetime | None = None
+    """When this run's turn on the target came (time spent queued does not count against it)."""
 
     @property
     def req(self) -> Request:
@@ -86,9 +88,10 @@ class Steps:
                 await asyncio.sleep(err.retry_after or next(delays))
 
     def check_deadline(self, job: Job, err: TransientError) -> None:
-        """Turn a transient failure into a permanent one once the request's timeout has passed."""
+        """Turn a transient failure into a permanent one once ``timeoutSeconds`` have passed since
+        the request's turn came (or since its creation, when this run did not queue it)."""
         seconds = job.req.spec.timeout_seconds
-        if self.clock() >= job.req.created + timedelta(seconds=seconds):
+        if self.clock() >= (job.turn_at or job.req.created) + timedelta(seconds=seconds):
             raise GaveUp(err, seconds) from err
 
     async def finish(self, job: Job, situation: Situation, **facts: Any) -> None:

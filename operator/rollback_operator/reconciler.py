@@ -132,6 +132,7 @@ class Reconciler:
         me = QueueEntry(meta["creationTimestamp"], job.label, job.req.uid)
         key = job.adapter.target_key(job.block)
         await self.gate.wait_turn(key, me, on_wait=lambda ahead: self._waiting(job, ahead))
+        job.turn_at = self.clock()
         async with self.slots:
             target = job.req.spec.target
             resolution = await self.steps.retrying(job, lambda c: job.adapter.resolve(job.block, c, target))

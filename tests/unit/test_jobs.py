@@ -1,0 +1,55 @@
+"""The pre-trigger deadline: timeoutSeconds count from the request's turn, not its time in the queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rollback_operator.config import Timing
+from rollback_operator.errors import CredentialsMissing
+from rollback_operator.jobs import GaveUp, Job, Steps
+from rollback_operator.status import Request, StatusWriter
+
+CREATED = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def _job(turn_at: datetime | None) -> Job:
+    body = {
+        "metadata": {
+            "name": "r",
+            "namespace": "ns",
+            "uid": "u",
+            "resourceVersion": "1",
+            "creationTimestamp": "2026-11-22T10:00:00Z",
+        },
+        "spec": {
+            "reason": "x",
+            "provider": {"vector": {"environmentId": "e"}},
+            "credentialsSecretRef": {"name": "s"},
+            "timeoutSeconds": 60,
+        },
+    }
+    writer = StatusWriter(kube=None, request=Request.parse(body))  # type: ignore[arg-type]  # never written
+    return Job(writer, adapter=None, block=None, turn_at=turn_at)  # type: ignore[arg-type]
+
+
+def _steps(now: datetime) -> Steps:
+    return Steps(kube=None, timing=Timing(), clock=lambda: now)  # type: ignore[arg-type]
+
+
+def test_a_transient_failure_within_the_timeout_is_retried() -> None:
+    _steps(CREATED + timedelta(seconds=59)).check_deadline(_job(None), CredentialsMissing("no secret"))
+
+
+def test_a_transient_failure_past_the_timeout_gives_up_with_its_own_reason() -> None:
+    with pytest.raises(GaveUp, match="gave up after 60s: no secret") as caught:
+        _steps(CREATED + timedelta(seconds=61)).check_deadline(_job(None), CredentialsMissing("no secret"))
+    assert caught.value.reason == "CredentialsMissing"
+
+
+def test_time_spent_waiting_for_the_target_does_not_count() -> None:
+    turn = CREATED + timedelta(minutes=30)  # queued behind another request for half an hour
+    _steps(turn + timedelta(seconds=59)).check_deadline(_job(turn), CredentialsMissing("no secret"))
+    with pytest.raises(GaveUp):
+        _steps(turn + timedelta(seconds=61)).check_deadline(_job(turn), CredentialsMissing("no secret"))
