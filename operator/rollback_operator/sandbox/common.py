@@ -176,6 +176,14 @@ def build_app(state: SandboxState, add_api_routes: Callable[[web.Application, An
     return app
 
 
+async def _cancel_leftovers() -> None:
+    """Cancel and await every other task of the running loop."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class SandboxServer:
     """Serves one application on loopback; usable from async code or from another thread."""
 
@@ -225,6 +233,7 @@ class SandboxServer:
                 started.set()
             self._loop.run_forever()
             self._loop.run_until_complete(self.stop())
+            self._loop.run_until_complete(_cancel_leftovers())  # e.g. handlers inside a slow fault
             self._loop.close()
 
         self._thread = threading.Thread(target=run, name=f"sandbox-{id(self)}", daemon=True)
