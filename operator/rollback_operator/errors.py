@@ -8,7 +8,8 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
      ├── TransientError          retried with backoff until the request's deadline
      │    ├── ProviderUnavailable  network errors, 429 and 5xx; carries ``retry_after``
      │    ├── MalformedResponse    a body that cannot be read (HTML error page, truncated JSON)
-     │    └── CredentialsMissing   the Secret or one of its keys is absent (GitOps may add it later)
+     │    ├── CredentialsMissing   the Secret or one of its keys is absent (GitOps may add it later)
+     │    └── KubernetesUnavailable  the API server is unreachable or overloaded
      ├── OutcomeUnknown          a non-idempotent call may have reached the provider: never re-sent
      │                           blindly, the reconciler asks the provider instead (``recover``)
      └── PermanentError          ends the request ``Failed``
@@ -66,6 +67,12 @@ class CredentialsMissing(TransientError):
     """The referenced Secret, or a key the provider needs, does not exist (yet)."""
 
     reason = "CredentialsMissing"
+
+
+class KubernetesUnavailable(TransientError):
+    """The Kubernetes API server could not be reached or answered 5xx/429."""
+
+    reason = "KubernetesUnavailable"
 
 
 class OutcomeUnknown(RollbackError):

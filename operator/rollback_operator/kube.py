@@ -9,6 +9,7 @@ never logged. Built once at startup by ``handlers.py``; used by ``reconciler.py`
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -16,23 +17,29 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from rollback_operator.errors import Conflict, Gone, ProviderUnavailable
+from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
 from rollback_operator.models import GROUP, KIND, PLURAL, VERSION
 
 log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def _api_failure(exc: ApiException, what: str) -> Exception:
-    if exc.status == 404:
+# Failures of the connection itself, which kubernetes_asyncio lets through from aiohttp.
+_UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+def _api_failure(exc: Exception, what: str) -> Exception:
+    if isinstance(exc, ApiException) and exc.status == 404:
         return Gone(what)
-    if exc.status == 409:
+    if isinstance(exc, ApiException) and exc.status == 409:
         return Conflict(what)
-    # The API server is down or overloaded: the reconciler retries like any transient failure.
-    return ProviderUnavailable(f"Kubernetes API: {what}: HTTP {exc.status} {exc.reason}")
+    # Down, unreachable or overloaded: the reconciler retries like any transient failure.
+    detail = f"HTTP {exc.status} {exc.reason}" if isinstance(exc, ApiException) else type(exc).__name__
+    return KubernetesUnavailable(f"Kubernetes API: {what}: {detail}")
 
 
 class KubeAPI:
@@ -68,7 +75,7 @@ class KubeAPI:
             body: dict[str, Any] = await self._custom.get_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, name
             )
-        except ApiException as exc:
+        except (ApiException, *_UNREACHABLE) as exc:
             raise _api_failure(exc, f"get {namespace}/{name}") from exc
         return body
 
@@ -83,7 +90,7 @@ class KubeAPI:
             body: dict[str, Any] = await self._custom.patch_namespaced_custom_object_status(
                 GROUP, VERSION, namespace, PLURAL, name, patch, _content_type=MERGE_PATCH
             )
-        except ApiException as exc:
+        except (ApiException, *_UNREACHABLE) as exc:
             raise _api_failure(exc, f"patch status of {namespace}/{name}") from exc
         return body
 
@@ -94,6 +101,8 @@ class KubeAPI:
         except ApiException as exc:
             if exc.status == 404:
                 return None
+            raise _api_failure(exc, f"read Secret {namespace}/{name}") from exc
+        except _UNREACHABLE as exc:
             raise _api_failure(exc, f"read Secret {namespace}/{name}") from exc
         data: dict[str, str] = {}
         for key, value in (secret.data or {}).items():
@@ -128,5 +137,5 @@ class KubeAPI:
         }
         try:
             await self._core.create_namespaced_event(meta["namespace"], event)
-        except (ApiException, OSError) as exc:
+        except (ApiException, *_UNREACHABLE) as exc:
             log.warning("could not post event %s for %s/%s: %s", reason, meta["namespace"], meta["name"], exc)
