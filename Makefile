@@ -118,6 +118,16 @@ image: ## Build the operator image (IMAGE=rollback-operator:0.1.0); without a Do
 kind-e2e: venv ## Needs Docker + kind: install deploy/ into a throwaway kind cluster and run the in-cluster tests
 	tests/deploy/kind-e2e.sh
 
+##@ Measure
+
+.PHONY: bench
+bench: venv controlplane ## Benchmarks vs a minimal baseline: prints a table, writes docs/performance.md (~10 min)
+	$(PY) -m bench
+
+.PHONY: resilience
+resilience: venv controlplane ## Crash loop, provider faults, API server restart, bad input at full size; writes docs/resilience.md
+	$(PY) -m pytest tests/resilience --resilience-full --timeout=900
+
 ##@ Help
 
 .PHONY: help

@@ -9,15 +9,19 @@ sizes for trying it out and writes nothing unless ``--output`` is given.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
-import asyncio
 import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tests.support.controlplane import BIN_DIR, ControlPlane
+from tests.support.crd import install_crd
+from tests.support.scenarios import VECTOR_TOKEN
 
 from bench import phases
 from bench.context import Bench, Sizes, load
@@ -27,9 +31,6 @@ from bench.memory import memory
 from bench.procs import Subject
 from bench.report import REPO, Results, table
 from bench.sandbox import RemoteSandboxes
-from tests.support.controlplane import BIN_DIR, ControlPlane
-from tests.support.crd import install_crd
-from tests.support.scenarios import VECTOR_TOKEN
 
 DOCUMENT = REPO / "docs" / "performance.md"
 
@@ -38,7 +39,7 @@ def _say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-async def measure(bench: Bench, operator: Subject, floor: Subject) -> Results:
+async def measure(bench: Bench, operator: Subject, floor: Subject, bare: Subject) -> Results:
     """Every phase, in order; the load average is noted as each begins."""
     results = Results(bench.sizes)
 
@@ -49,10 +50,10 @@ async def measure(bench: Bench, operator: Subject, floor: Subject) -> Results:
     for provider in ("facets", "vector", "yandex"):
         begin(f"cost {provider}")
         results.cost[provider] = await phases.cost(bench, operator, provider)
-    for subject in (operator, floor):
+    for subject in (operator, floor, bare):
         begin(f"latency {subject.name}")
         results.latency[subject.name] = await phases.latency(bench, subject)
-    for subject in (floor, operator):
+    for subject in (bare, floor, operator):
         begin(f"throughput {subject.name}")
         results.throughput[subject.name] = await phases.throughput(bench, subject)
     begin("memory and restart")
@@ -64,15 +65,16 @@ async def measure(bench: Bench, operator: Subject, floor: Subject) -> Results:
 async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
     boxes = RemoteSandboxes.start(workdir / "sandboxes.log")
     kube = Kube(Access.from_kubeconfig(plane.kubeconfig))
+    await kube.list("default")  # answered (after 429s) once the new CRD's watch cache is ready
     env = {**plane.env(), "BENCH_VECTOR_TOKEN": VECTOR_TOKEN}
     allowed = [arg for url in boxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
     operator = Subject("operator", env, workdir, extra_args=allowed)
-    floor = Subject("floor", env, workdir)
+    floor, bare = Subject("floor", env, workdir), Subject("bare", env, workdir, extra_args=["--bare"])
     try:
-        return await measure(Bench(kube, boxes, workdir, env, sizes), operator, floor)
+        return await measure(Bench(kube, boxes, sizes), operator, floor, bare)
     finally:
-        operator.stop()
-        floor.stop()
+        for subject in (operator, floor, bare):
+            subject.stop()
         await kube.aclose()
         boxes.stop()
 

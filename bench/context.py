@@ -10,18 +10,18 @@ and the sandboxes' route counters before and after a window. Used by ``bench.pha
 from __future__ import annotations
 
 import asyncio
-import itertools
+import functools
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
+
+from tests.support.rollbacks import manifest
+from tests.support.scenarios import Scenario, World
 
 from bench.kubeapi import Kube, Writes, writes_between
 from bench.sandbox import RemoteSandboxes
-from tests.support.rollbacks import manifest
-from tests.support.scenarios import Scenario, World
 
 T = TypeVar("T")
 SANDBOXES = ("facets", "vector", "yandex")
@@ -69,8 +69,9 @@ class Counting:
     api: Any = None
     routes: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    async def open(self) -> Counting:
-        self.api = await self.bench.kube.request_counts()
+    async def open(self, *, quiet: float = 1.0) -> Counting:
+        """Read the counters once no write has happened for ``quiet`` seconds (earlier work is done)."""
+        self.api = await self._quiet(quiet)
         self.routes = {name: self.bench.boxes.requests(name) for name in SANDBOXES}
         return self
 
@@ -106,17 +107,16 @@ class Bench:
 
     kube: Kube
     boxes: RemoteSandboxes
-    workdir: Path
-    env: dict[str, str]
     sizes: Sizes
-    _names: Iterable[int] = field(default_factory=itertools.count)
 
     async def setup(self, stem: str, counts: Mapping[str, int]) -> tuple[str, dict[str, list[Scenario]]]:
         """A new namespace with one Secret per provider (``creds-<sandbox>``); the sandboxes reset and
         seeded with ``counts[provider]`` new targets each, and nothing else."""
         namespace = f"{stem}-{secrets.token_hex(3)}"
         world = World(self.boxes)  # type: ignore[arg-type]  # the remote handle speaks World's protocol
-        targets = {p: [world.scenario(p, **SCENARIO_ARGS.get(p, {})) for _ in range(n)] for p, n in counts.items()}
+        targets = {
+            p: [world.scenario(p, **SCENARIO_ARGS.get(p, {})) for _ in range(n)] for p, n in counts.items()
+        }
         self.boxes.reset()
         world.apply()
         await self.kube.create_namespace(namespace)
@@ -127,7 +127,9 @@ class Bench:
 
     async def create_all(self, namespace: str, bodies: list[dict[str, Any]], *, parallel: int = 16) -> None:
         """Create ``bodies`` with at most ``parallel`` requests in flight."""
-        await gather_limited([lambda b=b: self.kube.create(namespace, b) for b in bodies], parallel=parallel)
+        await gather_limited(
+            [functools.partial(self.kube.create, namespace, b) for b in bodies], parallel=parallel
+        )
 
 
 def body(name: str, target: Scenario) -> dict[str, Any]:

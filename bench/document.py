@@ -1,9 +1,246 @@
-"""docs/performance.md from one run (placeholder while the figures are being settled)."""
+"""docs/performance.md from one benchmark run: context, targets, figures, method, how to reproduce.
+
+Everything in the document comes from ``Results``; the text around the figures only says how
+they were measured. Used by ``bench.__main__``.
+"""
 
 from __future__ import annotations
 
-from bench.report import Results, table
+import math
+from collections.abc import Callable
+
+from bench.context import Tally
+from bench.memory import Restart
+from bench.phases import Throughput
+from bench.report import Results, commit, machine, now, targets
+
+SUBJECTS = ("operator", "floor", "bare")
 
 
-def markdown(results: Results, *, quick: bool) -> str:
-    return "```\n" + table(results) + "\n```\n"
+def _n(value: float, digits: int = 1) -> str:
+    if math.isinf(value):
+        return "did not finish"
+    return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and not math.isinf(a) else "n/a"
+
+
+def _context(r: Results, quick: bool) -> list[str]:
+    lines = [f"- date: {now()}", f"- commit: {commit()}"]
+    lines += [f"- {k}: {v}" for k, v in machine().items()]
+    lines.append(
+        f"- run time: {r.seconds / 60:.1f} min{' (--quick sizes: NOT for publishing)' if quick else ''}"
+    )
+    loads = ", ".join(f"{phase} {one:.2f}" for phase, (one, _, _) in r.load)
+    lines.append(f"- 1-minute load average as each phase began: {loads}")
+    lines.append(
+        "- the machine is shared with other work; timings move with its load, CPU per rollback less so"
+    )
+    return lines
+
+
+def _targets(r: Results) -> list[str]:
+    lines = [_row("target", "measured", "goal", "holds"), _row("---", "---", "---", "---")]
+    lines += [_row(t.what, t.value, t.goal, "yes" if t.holds else "**no**") for t in targets(r)]
+    return lines
+
+
+def _latency(r: Results) -> list[str]:
+    lat = r.latency
+    lines = [
+        _row("percentile", "operator (ms)", "floor (ms)", "bare floor (ms)", "operator / floor"),
+        _row("---", "---", "---", "---", "---"),
+    ]
+    for kind, label in (("received", "create → rollback received"), ("ready", "create → Ready seen")):
+        for p in ("p50", "p95", "p99"):
+            values = [getattr(lat[s], kind)[p] for s in SUBJECTS]
+            lines.append(_row(f"{label}, {p}", *(_n(v) for v in values), _ratio(values[0], values[1])))
+    return lines
+
+
+def _throughput(r: Results) -> list[str]:
+    thr = r.throughput
+    rows: list[tuple[str, Callable[[Throughput], float], int]] = [
+        ("rollbacks per second", lambda t: t.per_second, 1),
+        ("first create → last Ready (s)", lambda t: t.seconds, 1),
+        ("first create → last rollback received (s)", lambda t: t.last_received, 1),
+        ("first create → last create answered (s)", lambda t: t.create_seconds, 1),
+        ("CPU per rollback (ms)", lambda t: t.cpu_seconds * 1000 / t.count, 1),
+        ("peak RSS (MiB)", lambda t: t.peak_rss_mb, 0),
+    ]
+    lines = [
+        _row("", "operator", "floor", "bare floor", "operator / floor"),
+        _row("---", "---", "---", "---", "---"),
+    ]
+    for label, pick, digits in rows:
+        values = [pick(thr[s]) for s in SUBJECTS]
+        lines.append(_row(label, *(_n(v, digits) for v in values), _ratio(values[0], values[1])))
+    phases = {s: thr[s].phases for s in SUBJECTS}
+    lines += ["", f"Outcomes: {phases}."]
+    return lines
+
+
+def _cost_row(label: str, t: Tally) -> str:
+    w = t.writes
+    routes = "<br>".join(f"{route}: {_n(t.per(count), 2)}" for route, count in sorted(t.routes.items()))
+    return _row(
+        label,
+        t.rollbacks,
+        _n(t.per(w.status), 2),
+        _n(t.per(w.requests), 2),
+        _n(t.per(w.events), 2),
+        w.conflicts,
+        _n(t.per(w.total), 2),
+        _n(t.per(sum(t.calls.values())), 2),
+        routes or "-",
+    )
+
+
+def _costs(r: Results) -> list[str]:
+    lines = [
+        _row(
+            "measured on",
+            "rollbacks",
+            "status writes",
+            "object writes",
+            "Events",
+            "409s",
+            "all writes",
+            "provider calls",
+            "provider calls by route",
+        ),
+        _row(*["---"] * 9),
+    ]
+    lines += [_cost_row(f"operator, {p}, {r.sizes.per_provider} at once", t) for p, t in r.cost.items()]
+    lines.append(_cost_row(f"operator, vector, {r.sizes.burst} at once", r.throughput["operator"].tally))
+    lines.append(_cost_row(f"operator, vector, {r.sizes.latency} one by one", r.latency["operator"].tally))
+    lines.append(_cost_row(f"floor, vector, {r.sizes.burst} at once", r.throughput["floor"].tally))
+    return lines
+
+
+def _restart_cells(x: Restart) -> list[str]:
+    w = x.tally.writes
+    return [
+        _n(x.healthy_seconds),
+        _n(x.probe_seconds),
+        _n(x.rss_mb, 0),
+        f"{w.status} / {w.requests} / {w.events}",
+        str(sum(x.tally.calls.values())),
+        str(x.touched),
+    ]
+
+
+def _memory(r: Results) -> list[str]:
+    m = r.memory
+    assert m is not None
+    n = f"{m.finished:,}"
+    lines = [
+        _row("", "RSS (MiB)"),
+        _row("---", "---"),
+        _row("operator idle (empty namespace)", _n(m.idle_mb, 0)),
+        _row(
+            f"operator with {n} finished requests (after the restart and {m.idle_seconds:.0f} s idle)",
+            _n(m.finished_mb, 0),
+        ),
+        _row(f"operator, peak during {r.sizes.burst} at once", _n(r.throughput["operator"].peak_rss_mb, 0)),
+        _row(f"floor, peak during {r.sizes.burst} at once", _n(r.throughput["floor"].peak_rss_mb, 0)),
+    ]
+    lines += [
+        "",
+        f"Restart (the {n} finished requests were created and marked finished in {m.fill_seconds:.0f} s "
+        "while no operator ran; a probe request is created just before the start):",
+        "",
+        _row(
+            "restart over",
+            "to /healthz (s)",
+            "to probe Ready (s)",
+            "RSS then (MiB)",
+            "writes: status / object / Events",
+            "provider calls",
+            "finished requests written to",
+        ),
+        _row(*["---"] * 7),
+        _row("nothing (only the probe)", *_restart_cells(m.empty)),
+        _row(f"{n} finished requests (and the probe)", *_restart_cells(m.full)),
+        "",
+        f"Idle for {m.idle_seconds:.0f} s with {n} finished requests: {m.idle_cpu_seconds:.2f} CPU seconds, "
+        f"{m.idle.writes.total} writes, {sum(m.idle.calls.values())} provider calls.",
+    ]
+    return lines
+
+
+METHOD = """\
+- One local control plane (etcd + kube-apiserver built from tests/controlplane/), the three provider
+  sandboxes in a child process, and the subject under test as a process watching one fresh namespace per
+  phase. The benchmark driver creates requests with its own aiohttp client and follows them with a watch.
+- Provider delays are zero: Vector deployments report `deployed` at once and Yandex operations are done
+  at once, so what is measured is the operator (or the floor), not a simulated provider.
+- The operator runs as `rollback-operator run` with its default timing and `--max-concurrent` (200) and
+  without `--verbose`. Targets are distinct (one request per Vector environment), so no request waits
+  for another.
+- **Floor**: `bench/floor.py`, a plain async watcher that per new request sends one rollback POST to the
+  Vector sandbox and writes status once (`Ready=True`): no resolving, claim, polling, Events or Secret read.
+  It uses the operator's client library for each concern (an aiohttp watch as kopf's, `kubernetes_asyncio`
+  for the status write, `httpx` for the provider), so ratios show what the operator does, not which
+  library it uses. **Bare floor**: the same with aiohttp for every call, for scale.
+- Latency: requests one at a time, each created after the previous one is Ready, after a few warm-up
+  requests that are not counted. "Received" is the sandbox's clock when the rollback POST arrived, minus
+  the driver's clock before the create call (one machine, one clock).
+- Throughput: all requests created at once (16 in flight), timed from the first create to the last Ready seen.
+- API writes: the API server's own `apiserver_request_total`, read before and after each window (once no write
+  has happened for a second), counting PATCH/PUT/POST/DELETE on `rollbackrequests` and
+  `rollbackrequests/status` (the driver's creations excluded) and Event creations. Provider calls: the
+  sandboxes' per-route counters.
+- Memory: VmRSS from /proc; CPU: utime + stime from /proc. Finished requests are created and patched to a
+  terminal status (copied from a request the operator finished) while no operator runs, all aimed at a live
+  Vector target, so any provider call they caused would be counted."""
+
+
+def markdown(r: Results, *, quick: bool) -> str:
+    """The whole document."""
+    parts = [
+        "# Performance",
+        "",
+        "Generated by `make bench` (`python -m bench`); do not edit by hand. Not part of the test suite.",
+        "",
+        *_context(r, quick),
+        "",
+        "## Targets",
+        "",
+        *_targets(r),
+        "",
+        f"## Latency ({r.sizes.latency} sequential requests)",
+        "",
+        *_latency(r),
+        "",
+        f"## Throughput ({r.sizes.burst} requests for distinct targets, created at once)",
+        "",
+        *_throughput(r),
+        "",
+        "## API writes and provider calls per successful rollback",
+        "",
+        *_costs(r),
+        "",
+        "## Memory and restart cost",
+        "",
+        *_memory(r),
+        "",
+        "## How it is measured",
+        "",
+        METHOD,
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        "make bench                 # builds the control plane if needed; about 10 minutes on 2 cores",
+        ".venv/bin/python -m bench --quick --output /tmp/performance.md   # small sizes, a minute or two",
+        "```",
+        "",
+    ]
+    return "\n".join(parts)

@@ -6,38 +6,55 @@ Nothing else: no target resolution, no claim, no polling, no Events, no retries,
 (the token comes from the environment). It shares the operator's control plane and sandbox in the
 same benchmark run, so every operator figure is also a ratio to this one.
 
-    BENCH_VECTOR_TOKEN=... python -m bench.floor --kubeconfig PATH --namespace NS --ready-file PATH
+By default it uses the operator's own client libraries for each concern, so that the ratio
+measures what the operator does rather than which library it uses: a raw aiohttp watch (as kopf
+watches), ``kubernetes_asyncio`` for the status write (as ``kube.KubeAPI``) and ``httpx`` for the
+provider (as ``providers.http``). ``--bare`` uses aiohttp for everything: the cheapest Python
+stack there is, for scale.
+
+    BENCH_VECTOR_TOKEN=... python -m bench.floor --kubeconfig PATH --namespace NS --ready-file PATH [--bare]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
-from bench.kubeapi import Access, Kube
+from bench.kubeapi import GROUP, PLURAL, VERSION, Access, Kube
 
 IN_FLIGHT = 32
-"""Requests handled at once. A bounded pool keeps the HTTP client cheap (see ``bench.kubeapi.Kube``)."""
+"""Requests handled at once (as many connections to each server)."""
+MERGE = "application/merge-patch+json"
+Post = Callable[[str], Awaitable[str]]
+Write = Callable[[str, str, dict[str, Any]], Awaitable[object]]
 
 
 def _ready_status(generation: int, message: str) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    ready = {"type": "Ready", "status": "True", "reason": "RollbackSucceeded", "message": message,
-             "lastTransitionTime": now, "observedGeneration": generation}  # fmt: skip
+    ready = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "RollbackSucceeded",
+        "message": message,
+        "lastTransitionTime": now,
+        "observedGeneration": generation,
+    }
     return {"phase": "Succeeded", "observedGeneration": generation, "message": message, "conditions": [ready]}
 
 
 class Floor:
     """Rolls back once per new request and writes status once."""
 
-    def __init__(self, kube: Kube, vector: httpx.AsyncClient, namespace: str) -> None:
-        self.kube, self.vector, self.namespace = kube, vector, namespace
+    def __init__(self, kube: Kube, namespace: str, *, post: Post, write: Write) -> None:
+        self.kube, self.namespace, self.post, self.write = kube, namespace, post, write
         self.seen: set[str] = set()
         self.slots = asyncio.Semaphore(IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -54,16 +71,12 @@ class Floor:
 
     async def handle(self, obj: dict[str, Any]) -> None:
         async with self.slots:
-            await self._rollback(obj)
-
-    async def _rollback(self, obj: dict[str, Any]) -> None:
-        block = obj["spec"]["provider"]["vector"]
-        url = f"{block['apiURL']}/api/v1/vector/environments/{block['environmentId']}/rollback"
-        response = await self.vector.post(url, json={})
-        response.raise_for_status()
-        deployment = response.json()["data"]["id"]
-        status = _ready_status(obj["metadata"]["generation"], f"rollback {deployment} triggered")
-        await self.kube.patch_status(self.namespace, obj["metadata"]["name"], status)
+            block = obj["spec"]["provider"]["vector"]
+            deployment = await self.post(
+                f"{block['apiURL']}/api/v1/vector/environments/{block['environmentId']}/rollback"
+            )
+            status = _ready_status(obj["metadata"]["generation"], f"rollback {deployment} triggered")
+            await self.write(self.namespace, obj["metadata"]["name"], status)
 
     async def run(self, ready_file: Path) -> None:
         """Follow the namespace forever; ``ready_file`` appears once the first list was read."""
@@ -71,12 +84,57 @@ class Floor:
             self.offer(obj)
 
 
+@contextlib.asynccontextmanager
+async def operator_stack(kubeconfig: Path, token: str) -> AsyncIterator[tuple[Post, Write]]:
+    """The provider POST with httpx and the status write with kubernetes_asyncio, as the operator does."""
+    # Imported here so that the bare floor's memory shows what it needs without these libraries.
+    import httpx
+    from kubernetes_asyncio import client, config
+
+    configuration = client.Configuration()
+    await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    async with (
+        client.ApiClient(configuration) as api,
+        httpx.AsyncClient(headers=headers, limits=limits) as http,
+    ):
+        custom: Any = client.CustomObjectsApi(api)
+
+        async def post(url: str) -> str:
+            response = await http.post(url, json={})
+            response.raise_for_status()
+            return str(response.json()["data"]["id"])
+
+        async def write(namespace: str, name: str, status: dict[str, Any]) -> object:
+            return await custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, PLURAL, name, {"status": status}, _content_type=MERGE
+            )
+
+        yield post, write
+
+
+@contextlib.asynccontextmanager
+async def bare_stack(kube: Kube, token: str) -> AsyncIterator[tuple[Post, Write]]:
+    """Both calls with aiohttp."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as http:
+
+        async def post(url: str) -> str:
+            async with http.post(url, json={}) as response:
+                response.raise_for_status()
+                return str((await response.json())["data"]["id"])
+
+        yield post, kube.patch_status
+
+
 async def main(args: argparse.Namespace) -> None:
     kube = Kube(Access.from_kubeconfig(args.kubeconfig), connections=IN_FLIGHT)
-    headers = {"Authorization": f"Bearer {os.environ['BENCH_VECTOR_TOKEN']}", "Accept": "application/json"}
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as vector:
-        await Floor(kube, vector, args.namespace).run(args.ready_file)
+    token = os.environ["BENCH_VECTOR_TOKEN"]
+    stack = bare_stack(kube, token) if args.bare else operator_stack(args.kubeconfig, token)
+    async with stack as (post, write):
+        await Floor(kube, args.namespace, post=post, write=write).run(args.ready_file)
 
 
 if __name__ == "__main__":
@@ -84,4 +142,5 @@ if __name__ == "__main__":
     parser.add_argument("--kubeconfig", type=Path, required=True)
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--ready-file", type=Path, required=True)
+    parser.add_argument("--bare", action="store_true", help="aiohttp for every call")
     asyncio.run(main(parser.parse_args()))

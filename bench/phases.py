@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+
+from tests.support.scenarios import Scenario
 
 from bench.context import Bench, Counting, Tally, body
 from bench.procs import PeakRss, Subject, cpu_seconds
@@ -48,34 +51,33 @@ async def latency(bench: Bench, subject: Subject) -> Latency:
     """Sequential requests: each is created only after the previous one is Ready."""
     warmup, count = bench.sizes.warmup, bench.sizes.latency
     namespace, seeded = await bench.setup(f"latency-{subject.name}", {"vector": warmup + count})
-    targets = seeded["vector"]
-    subject.start(namespace, log_name=f"latency-{subject.name}.log")
+    measured = {f"lat-{i:04d}": target for i, target in enumerate(seeded["vector"][warmup:])}
     created: dict[str, float] = {}
+    subject.start(namespace, log_name=f"latency-{subject.name}.log")
     try:
         async with Tracker(bench.kube, namespace) as tracker:
-            for index, target in enumerate(targets[:warmup]):
+            for index, target in enumerate(seeded["vector"][:warmup]):
                 await _one(bench, tracker, namespace, f"warmup-{index}", target)
             counting = await Counting(bench).open()
-            for index, target in enumerate(targets[warmup:]):
-                created[target.rollback_key] = await _one(bench, tracker, namespace, f"lat-{index:04d}", target)
-            tally = await counting.close(rollbacks=sum(1 for t, p in tracker.done.values() if p == "Succeeded")
-                                         - warmup)  # fmt: skip
-            ready = {t.rollback_key: tracker.done[f"lat-{i:04d}"][0] for i, t in enumerate(targets[warmup:])}
+            for name, target in measured.items():
+                created[name] = await _one(bench, tracker, namespace, name, target)
+            tally = await counting.close(rollbacks=sum(tracker.done[n][1] == "Succeeded" for n in measured))
     finally:
         subject.stop()
     arrived = rollback_arrivals(bench, since=min(created.values()))
     return Latency(
-        received=percentiles([arrived[env] - created[env] for env in created]),
-        ready=percentiles([ready[env] - created[env] for env in created]),
+        received=percentiles([arrived[t.rollback_key] - created[n] for n, t in measured.items()]),
+        ready=percentiles([tracker.done[n][0] - created[n] for n in measured]),
         tally=tally,
         count=count,
     )
 
 
-async def _one(bench: Bench, tracker: Tracker, namespace: str, name: str, target: Any) -> float:
+async def _one(bench: Bench, tracker: Tracker, namespace: str, name: str, target: Scenario) -> float:
+    """Create one request and wait until it is finished; returns when it was created."""
     began = time.time()
     await bench.kube.create(namespace, body(name, target))
-    await tracker.wait([name], timeout=60)
+    await tracker.wait([name], within=60)
     return began
 
 
@@ -111,8 +113,8 @@ async def throughput(bench: Bench, subject: Subject) -> Throughput:
             cpu, began = cpu_seconds(subject.pid), time.time()
             await bench.create_all(namespace, [body(n, t) for n, t in zip(names, targets, strict=True)])
             created = time.time()
-            done = await tracker.wait(names, timeout=600)
-        phases = _count(phase for _, phase in done.values())
+            done = await tracker.wait(names, within=600)
+        phases = dict(Counter(phase for _, phase in done.values()))
         tally = await counting.close(rollbacks=phases.get("Succeeded", 0))
         cpu = cpu_seconds(subject.pid) - cpu
         sample = (await bench.kube.get(namespace, names[0])).get("status") or {}
@@ -120,15 +122,18 @@ async def throughput(bench: Bench, subject: Subject) -> Throughput:
         subject.stop()
     end = max(moment for moment, _ in done.values())
     arrived = rollback_arrivals(bench, since=began)
-    return Throughput(end - began, created - began, max(arrived.values(), default=began) - began,
-                      count / (end - began), rss.peak, cpu, tally, count, phases, sample)  # fmt: skip
-
-
-def _count(values: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
+    return Throughput(
+        seconds=end - began,
+        create_seconds=created - began,
+        last_received=max(arrived.values(), default=began) - began,
+        per_second=count / (end - began),
+        peak_rss_mb=rss.peak,
+        cpu_seconds=cpu,
+        tally=tally,
+        count=count,
+        phases=phases,
+        sample_status=sample,
+    )
 
 
 async def cost(bench: Bench, subject: Subject, provider: str) -> Tally:
@@ -142,7 +147,7 @@ async def cost(bench: Bench, subject: Subject, provider: str) -> Tally:
         async with Tracker(bench.kube, namespace) as tracker:
             counting = await Counting(bench).open()
             await bench.create_all(namespace, [body(n, t) for n, t in zip(names, targets, strict=True)])
-            done = await tracker.wait(names, timeout=300)
+            done = await tracker.wait(names, within=300)
             tally = await counting.close(rollbacks=sum(1 for _, p in done.values() if p == "Succeeded"))
     finally:
         subject.stop()

@@ -45,7 +45,7 @@ class QuietOperator(OperatorProcess):
 
 @dataclass
 class Subject:
-    """The operator or the floor, started for one namespace at a time."""
+    """The operator or a floor (``floor``; ``bare`` runs it with ``--bare``), for one namespace at a time."""
 
     name: str
     env: dict[str, str]
@@ -64,8 +64,13 @@ class Subject:
         """Start watching ``namespace``; returns the seconds until it was ready (healthy / listed)."""
         began = time.monotonic()
         if self.name == "operator":
-            self.operator = QuietOperator(env=self.env, log_path=self.workdir / log_name, namespaces=[namespace],
-                                          extra_args=self.extra_args, timing=())  # fmt: skip
+            self.operator = QuietOperator(
+                env=self.env,
+                log_path=self.workdir / log_name,
+                namespaces=[namespace],
+                extra_args=self.extra_args,
+                timing=(),
+            )
             self.operator.start()
         else:
             self._start_floor(namespace, log_name)
@@ -74,8 +79,18 @@ class Subject:
     def _start_floor(self, namespace: str, log_name: str) -> None:
         ready = self.workdir / f"{log_name}.ready"
         ready.unlink(missing_ok=True)
-        argv = [sys.executable, "-m", "bench.floor", "--kubeconfig", self.env["KUBECONFIG"],
-                "--namespace", namespace, "--ready-file", str(ready)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "bench.floor",
+            "--kubeconfig",
+            self.env["KUBECONFIG"],
+            "--namespace",
+            namespace,
+            "--ready-file",
+            str(ready),
+            *self.extra_args,
+        ]
         with (self.workdir / log_name).open("ab") as log:
             self.proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

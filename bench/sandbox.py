@@ -58,7 +58,7 @@ async def _serve() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # The parent holds our stdin open; end-of-file means it is gone, however it went.
-    loop.add_reader(sys.stdin.fileno(), lambda: os.read(sys.stdin.fileno(), 1024) or stop.set())
+    loop.add_reader(sys.stdin.fileno(), lambda: None if os.read(sys.stdin.fileno(), 1024) else stop.set())
     await stop.wait()
     await boxes.stop()
 
@@ -90,8 +90,12 @@ class RemoteSandboxes:
     def start(cls, log_path: Path) -> RemoteSandboxes:
         """Start the child and wait for the line with its URLs."""
         with log_path.open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "bench.sandbox"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.sandbox"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line:

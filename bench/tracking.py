@@ -24,7 +24,7 @@ def finished(obj: dict[str, Any]) -> str | None:
     phase = status.get("phase")
     if phase in TERMINAL:
         return str(phase)
-    ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), {})
+    ready: dict[str, Any] = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), {})
     return "Succeeded" if ready.get("status") == "True" else None
 
 
@@ -59,7 +59,7 @@ class Tracker:
                 async with self._changed:
                     self._changed.notify_all()
 
-    async def wait(self, names: set[str] | list[str], *, timeout: float) -> dict[str, tuple[float, str]]:
+    async def wait(self, names: set[str] | list[str], *, within: float) -> dict[str, tuple[float, str]]:
         """Until every one of ``names`` finished; ``TimeoutError`` naming how many did not."""
         wanted = set(names)
 
@@ -68,8 +68,8 @@ class Tracker:
                 await self._changed.wait_for(lambda: wanted <= self.done.keys())
 
         try:
-            await asyncio.wait_for(all_done(), timeout)
+            await asyncio.wait_for(all_done(), within)
         except TimeoutError:
             missing = len(wanted - self.done.keys())
-            raise TimeoutError(f"{missing} of {len(wanted)} requests not finished in {timeout}s") from None
+            raise TimeoutError(f"{missing} of {len(wanted)} requests not finished in {within}s") from None
         return {name: self.done[name] for name in wanted}

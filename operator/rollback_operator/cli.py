@@ -110,7 +110,7 @@ def run_operator(args: argparse.Namespace) -> int:
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=f"http://{args.health_address}:{args.health_port}/healthz",
-        memo=kopf.Memo(settings=settings_from(args)),
+        memo=kopf.Memo(settings=settings_from(args), namespaces=list(args.namespace)),
     )
     return 0
 

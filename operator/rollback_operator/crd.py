@@ -144,6 +144,9 @@ def crd_manifest() -> Schema:
         "schema": {"openAPIV3Schema": openapi_schema()},
         "subresources": {"status": {}},
         "additionalPrinterColumns": PRINTER_COLUMNS,
+        # Lets the operator watch only unfinished requests (UNFINISHED_SELECTOR), and users filter:
+        # kubectl get rbr --field-selector status.phase=Failed. Needs Kubernetes 1.32+.
+        "selectableFields": [{"jsonPath": ".status.phase"}],
     }
     names = {
         "kind": KIND,

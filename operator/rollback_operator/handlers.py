@@ -1,27 +1,34 @@
-"""The kopf edge: startup settings, one index, one event handler, cleanup. The only kopf importer.
+"""The kopf edge: login, startup settings, one event handler, cleanup. The only kopf importer.
 
 Why no create/resume handlers: kopf records a handler's success only after it returns (at-least-once)
 and stores its own state in the object, costing writes and, for daemons and timers, a finalizer.
-Here kopf only watches: ``rollback_queue`` indexes unfinished requests by provider target (kopf
-fills every index from the initial listing before any other handler runs, so the queue order holds
-across restarts), and ``on_event`` hands every unfinished request to the supervisor, which runs
-``Reconciler.run`` once per request. Finished requests cost nothing: no task, no write, no call.
+Here kopf only watches, and only unfinished requests: a server-side field selector on the
+selectable ``.status.phase`` keeps finished ones out of the watch, so at any scale they cost no
+memory, no CPU, no write and no provider call, and a request that finishes leaves the watch as a
+DELETED event carrying its terminal state. ``on_event`` keeps the per-target queue current and hands
+every unfinished request to the supervisor, which runs ``Reconciler.run`` once per request.
+
+Why no ``@kopf.index``: kopf holds every object's handlers until all indexes are populated, and each
+indexed object wakes every waiting one, which is quadratic in the number of objects. The queue is
+instead primed from one listing at startup, before kopf's watch begins.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
 from rollback_operator.config import Settings
+from rollback_operator.errors import Gone, KubernetesUnavailable
 from rollback_operator.kube import KubeAPI
-from rollback_operator.models import GROUP, PLURAL, TERMINAL_PHASES, VERSION
+from rollback_operator.models import GROUP, PLURAL, TERMINAL_PHASES, UNFINISHED_SELECTOR, VERSION
 from rollback_operator.providers import Registry
 from rollback_operator.reconciler import Reconciler
-from rollback_operator.scheduling import Index, Supervisor, TargetGate, queue_entry
+from rollback_operator.scheduling import QueueIndex, Supervisor, TargetGate
 
 COMPONENT = "rollback-operator"
 
@@ -32,29 +39,50 @@ class Runtime:
 
     kube: KubeAPI
     registry: Registry
+    queue: QueueIndex
     gate: TargetGate
     supervisor: Supervisor
     reconciler: Reconciler
 
-    def observe(self, event_type: str | None, body: dict[str, Any], index: Index) -> None:
-        """React to one watch event: wake waiters on its target, start or stop its task."""
-        self.gate.index = index
+    def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
+        """React to one watch event: update the queue, wake its waiters, start or stop its task."""
+        meta = body["metadata"]
         key = self.reconciler.target_key(body)
+        if event_type == "DELETED":  # deleted, or finished and so out of the watch's field selector
+            self.queue.discard(meta["uid"])
+            self.supervisor.cancel_if_gone(meta["uid"], self._gone(meta["namespace"], meta["name"]))
+        else:
+            self.queue.update(body, key)
+            if (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:
+                self.supervisor.ensure(meta["uid"], meta["namespace"], meta["name"])
         if key is not None:
             self.gate.notify(key)
-        meta = body["metadata"]
-        if event_type == "DELETED":
-            self.supervisor.cancel(meta["uid"])
-        elif (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:
-            self.supervisor.ensure(meta["uid"], meta["namespace"], meta["name"])
+
+    async def _gone(self, namespace: str, name: str) -> bool:
+        """True when the request no longer exists (a finished one is still there: keep its task)."""
+        try:
+            await self.kube.get(namespace, name)
+        except Gone:
+            return True
+        except KubernetesUnavailable:
+            return False
+        return False
+
+    async def prime(self, namespaces: Sequence[str]) -> None:
+        """Load every unfinished request into the queue before the watch delivers any of them."""
+        # Retried like every Kubernetes call: e.g. 429 "storage is (re)initializing" after a CRD update.
+        listed = await self.reconciler.steps.kube_retrying(lambda: self.kube.list_unfinished(namespaces))
+        for body in listed:
+            self.queue.update(body, self.reconciler.target_key(body))
 
 
 def _tune(settings: kopf.OperatorSettings) -> None:
-    """kopf settings chosen on purpose (see the module docstring of ``cli.py`` for the flags)."""
+    """kopf settings chosen on purpose."""
     settings.peering.standalone = True  # correctness comes from the status claim, not from peering
     settings.persistence.finalizer = f"{GROUP}/finalizer"  # own names, never used: no change handlers
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
+    settings.watching.field_selectors[GROUP, PLURAL] = UNFINISHED_SELECTOR
     settings.posting.level = logging.WARNING
     settings.scanning.disabled = True  # no CRD/namespace scanning: fewer RBAC rights needed
     settings.watching.server_timeout = 300
@@ -74,12 +102,13 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Tune kopf and build the runtime from the CLI's ``Settings`` (in ``memo.settings``)."""
+    """Tune kopf, build the runtime from the CLI's ``Settings`` and prime the queue."""
     _tune(settings)
     config: Settings = memo.settings
     kube = await KubeAPI.connect(component=COMPONENT, instance=config.identity)
     registry = Registry.build()
-    gate = TargetGate(recheck=config.timing.queue_recheck)
+    queue = QueueIndex()
+    gate = TargetGate(index=queue, recheck=config.timing.queue_recheck)
     runtime: Runtime | None = None
 
     async def run(namespace: str, name: str) -> None:
@@ -90,7 +119,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     reconciler = Reconciler(
         kube=kube, registry=registry, settings=config, gate=gate, shield=supervisor.shielded
     )
-    runtime = Runtime(kube, registry, gate, supervisor, reconciler)
+    runtime = Runtime(kube, registry, queue, gate, supervisor, reconciler)
+    await runtime.prime(memo.namespaces)
     memo.runtime = runtime
 
 
@@ -103,20 +133,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     await runtime.kube.close()
 
 
-@kopf.index(GROUP, VERSION, PLURAL)
-def rollback_queue(body: kopf.Body, memo: kopf.Memo, **_: Any) -> Any:
-    """Unfinished requests by provider target, for the per-target queue.
-
-    Returns ``{}`` (not None) for finished requests: kopf keeps an object's previous index value
-    when the function returns None, and replaces it only with a mapping.
-    """
-    raw = dict(body)
-    if (raw.get("status") or {}).get("phase") in TERMINAL_PHASES:
-        return {}
-    return queue_entry(raw, memo.runtime.reconciler.target_key(raw)) or {}
-
-
 @kopf.on.event(GROUP, VERSION, PLURAL)
-async def on_event(*, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    """Every watch event of every RollbackRequest (kopf passes the index as ``rollback_queue``)."""
-    memo.runtime.observe(event.get("type"), dict(body), kwargs["rollback_queue"])
+async def on_event(*, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Every watch event of every unfinished RollbackRequest (and its last, as it finishes)."""
+    memo.runtime.observe(event.get("type"), dict(body))

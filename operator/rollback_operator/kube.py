@@ -13,7 +13,7 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
-from rollback_operator.models import GROUP, KIND, PLURAL, VERSION
+from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
 
 log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
@@ -78,6 +78,24 @@ class KubeAPI:
         except (ApiException, *_UNREACHABLE) as exc:
             raise _api_failure(exc, f"get {namespace}/{name}") from exc
         return body
+
+    async def list_unfinished(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        """Every unfinished RollbackRequest in ``namespaces`` (all namespaces when empty)."""
+        try:
+            if not namespaces:
+                listed = await self._custom.list_cluster_custom_object(
+                    GROUP, VERSION, PLURAL, field_selector=UNFINISHED_SELECTOR
+                )
+                return list(listed["items"])
+            items: list[dict[str, Any]] = []
+            for namespace in namespaces:
+                listed = await self._custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, field_selector=UNFINISHED_SELECTOR
+                )
+                items.extend(listed["items"])
+            return items
+        except (ApiException, *_UNREACHABLE) as exc:
+            raise _api_failure(exc, "list unfinished RollbackRequests") from exc
 
     async def patch_status(
         self, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str | None = None

@@ -231,6 +231,10 @@ class Phase(StrEnum):
 
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.UNKNOWN})
 
+UNFINISHED_SELECTOR = ",".join(f"status.phase!={phase.value}" for phase in sorted(TERMINAL_PHASES))
+"""A field selector matching requests that are not finished: the operator watches only these, so
+finished requests cost it nothing (the CRD makes ``.status.phase`` selectable)."""
+
 STATUS_DEFAULT = {"observedGeneration": 0}
 """What the API server serves as status before the operator first writes one: observedGeneration 0
 differs from generation 1, so kstatus (Flux) and Argo CD read a new request as in progress, and

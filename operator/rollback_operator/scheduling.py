@@ -1,9 +1,9 @@
 """Who works on what, when: the per-target queue and the per-request task supervisor.
 
 At most one request per provider target is in flight; later ones wait in creation order.
-``queue_entry`` describes an unfinished request for an index (kopf keeps that index, filled from
-the initial listing before any handler runs, so no request can overtake an earlier one across
-restarts). ``TargetGate.wait_turn`` blocks until no request is ahead: none that holds a claim, and
+``QueueIndex`` holds every unfinished request by target key; it is primed from one listing at
+startup (so no request can overtake an earlier one across restarts) and kept current from watch
+events. ``TargetGate.wait_turn`` blocks until no request is ahead: none that holds a claim, and
 none created earlier. ``Supervisor`` runs one reconcile task per unfinished request, restarts a
 task that failed unexpectedly, and lets a trigger in flight finish its record on shutdown.
 Used by ``handlers.py`` (feeding events) and ``reconciler.py`` (waiting).
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,42 @@ def queue_entry(body: Mapping[str, Any], key: str | None) -> dict[str, QueueEntr
 
 
 Index = Mapping[str, Collection[QueueEntry]]
+
+
+class QueueIndex(Mapping[str, Collection[QueueEntry]]):
+    """Unfinished requests by target key, kept from watch events (and primed by a listing)."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, dict[str, QueueEntry]] = {}
+        self._key_of: dict[str, str] = {}
+
+    def update(self, body: Mapping[str, Any], key: str | None) -> None:
+        """Record ``body`` under ``key``, or forget it once it is finished (or unparseable)."""
+        uid = str(body["metadata"]["uid"])
+        entry = queue_entry(body, key)
+        if entry is None or key is None:
+            self.discard(uid)
+            return
+        self._by_key.setdefault(key, {})[uid] = entry[key]
+        self._key_of[uid] = key
+
+    def discard(self, uid: str) -> None:
+        """Forget a request (finished or deleted)."""
+        key = self._key_of.pop(uid, None)
+        if key is not None:
+            entries = self._by_key[key]
+            entries.pop(uid, None)
+            if not entries:
+                del self._by_key[key]
+
+    def __getitem__(self, key: str) -> Collection[QueueEntry]:
+        return list(self._by_key[key].values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_key)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
 
 @dataclass
@@ -116,6 +152,24 @@ class Supervisor:
         task = self.tasks.get(uid)
         if task is not None:
             task.cancel()
+
+    def cancel_if_gone(self, uid: str, gone: Coroutine[Any, Any, bool]) -> None:
+        """Cancel the request's task if ``gone`` confirms the request was deleted.
+
+        A request that finishes leaves the watch as a DELETED event while its task may still be
+        posting the final Event, so the event alone is no reason to cancel.
+        """
+        if uid not in self.tasks:
+            gone.close()
+            return
+
+        async def check() -> None:
+            if await gone:
+                self.cancel(uid)
+
+        checker = asyncio.create_task(check(), name=f"gone?{uid}")
+        self.critical.add(checker)
+        checker.add_done_callback(self.critical.discard)
 
     async def _guarded(self, namespace: str, name: str) -> None:
         while True:

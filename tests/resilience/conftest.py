@@ -8,6 +8,7 @@ gets a fresh namespace, fresh sandboxes and operator processes with the fast tes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,17 +20,25 @@ from tests.resilience.report import FULL, SMALL, Report, Sizes
 from tests.support.controlplane import REPO, ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess
-from tests.support.rollbacks import Requests
+from tests.support.rollbacks import GROUP, PLURAL, VERSION, Requests
 
 DOCUMENT = REPO / "docs" / "resilience.md"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("resilience")
-    group.addoption("--resilience-full", action="store_true", default=False,
-                    help="run the resilience suite at full size and write docs/resilience.md")  # fmt: skip
-    group.addoption("--resilience-report", type=Path, default=None,
-                    help="write the resilience figures to this file (any size)")  # fmt: skip
+    group.addoption(
+        "--resilience-full",
+        action="store_true",
+        default=False,
+        help="run the resilience suite at full size and write docs/resilience.md",
+    )
+    group.addoption(
+        "--resilience-report",
+        type=Path,
+        default=None,
+        help="write the resilience figures to this file (any size)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +59,19 @@ def report(pytestconfig: pytest.Config, sizes: Sizes) -> Iterator[Report]:
 
 
 @pytest.fixture(scope="session")
-def crd(cluster: ControlPlane) -> str:
-    return install_crd(cluster)
+def crd(cluster: ControlPlane, k8s_api: kubernetes.client.ApiClient) -> str:
+    """The CRD, installed and served: a new CRD answers 429 until its watch cache is initialized."""
+    name = install_crd(cluster)
+    custom = kubernetes.client.CustomObjectsApi(k8s_api)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            custom.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)
+            return name
+        except kubernetes.client.exceptions.ApiException as exc:
+            if exc.status != 429 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -78,8 +98,9 @@ def operator_factory(
 
     def build(*, log_name: str = "operator.log") -> OperatorProcess:
         allowed = [arg for url in sandboxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
-        proc = OperatorProcess(env=cluster.env(), log_path=tmp_path / log_name, namespaces=[namespace],
-                               extra_args=allowed)  # fmt: skip
+        proc = OperatorProcess(
+            env=cluster.env(), log_path=tmp_path / log_name, namespaces=[namespace], extra_args=allowed
+        )
         started.append(proc)
         return proc
 

@@ -49,7 +49,9 @@ class Fleet:
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         """Every request's status in the namespace, by name (one list call)."""
-        listed = self.requests.custom.list_namespaced_custom_object(GROUP, VERSION, self.requests.namespace, PLURAL)
+        listed: Any = self.requests.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.requests.namespace, PLURAL
+        )
         return {item["metadata"]["name"]: dict(item.get("status") or {}) for item in listed["items"]}
 
     def wait_terminal(self, *, timeout: float) -> dict[str, dict[str, Any]]:
@@ -75,7 +77,9 @@ class Fleet:
             "terminal": sum(phases[p] for p in TERMINAL),
             "duplicates": sum(1 for n in self.targets if rollbacks[n] > 1),
             "succeeded without exactly one rollback": sum(
-                1 for n in self.targets if statuses.get(n, {}).get("phase") == "Succeeded" and rollbacks[n] != 1
+                1
+                for n in self.targets
+                if statuses.get(n, {}).get("phase") == "Succeeded" and rollbacks[n] != 1
             ),
             "total rollbacks": sum(rollbacks.values()),
         }

@@ -3,7 +3,8 @@
 Every breaker on its own makes a spec invalid per the CRD (schema bounds, required fields, CEL
 rules, or unknown fields under strict field validation, as ``kubectl apply`` sends them), so any
 combination is invalid too. Specs start from a valid request for a live sandbox target: if the API
-server ever let one through, the operator would act on it and the sandbox would count it.
+server ever let one through, the operator would act on it and the sandbox would count it. No
+breaker uses ``null``: the API server prunes nulls from non-nullable fields, which is not a refusal.
 Used by ``test_bad_input.py``.
 """
 
@@ -29,25 +30,33 @@ def _text(rng: random.Random, length: int) -> str:
 
 
 def _set_url(spec: Spec, rng: random.Random) -> None:
-    bad = rng.choice([
-        f"http://{_text(rng, 8)}.example.com",
-        f"ftp://{_text(rng, 6)}.example.com",
-        f"{_text(rng, 8)}.example.com",
-        "http://10.0.0.7:8080",
-        "http://127.0.0.1.nip.io",
-        "https://",
-        "https://example.com/" + "p" * 2050,
-    ])  # fmt: skip
+    bad = rng.choice(
+        [
+            f"http://{_text(rng, 8)}.example.com",
+            f"ftp://{_text(rng, 6)}.example.com",
+            f"{_text(rng, 8)}.example.com",
+            "http://10.0.0.7:8080",
+            "http://127.0.0.1.nip.io",
+            "https://",
+            "https://example.com/" + "p" * 2050,
+        ]
+    )
     block = _block(spec)
-    field = "controlPlaneURL" if "resourceName" in block else rng.choice(
-        ["apiURL"] if "environmentId" in block else ["apiURL", "operationsURL", "iamURL"])  # fmt: skip
+    field = (
+        "controlPlaneURL"
+        if "resourceName" in block
+        else rng.choice(["apiURL"] if "environmentId" in block else ["apiURL", "operationsURL", "iamURL"])
+    )
     block[field] = bad
 
 
 def _drop_required(spec: Spec, rng: random.Random) -> None:
     block = _block(spec)
-    required = [k for k in ("environmentId", "resourceType", "resourceName", "controlPlaneURL", "containerId")
-                if k in block]  # fmt: skip
+    required = [
+        k
+        for k in ("environmentId", "resourceType", "resourceName", "controlPlaneURL", "containerId")
+        if k in block
+    ]
     del block[rng.choice(required)]
 
 
@@ -78,19 +87,22 @@ BREAKERS: dict[str, Breaker] = {
     "dryRun not a boolean": lambda s, r: s.update(dryRun=r.choice(["yes", 1, "true"])),
     "empty expectedCurrentVersion": lambda s, r: s.update(expectedCurrentVersion=""),
     "unknown spec field": lambda s, r: s.update({_text(r, 7): r.choice([True, 1, "x"])}),
-    "unknown provider field": lambda s, r: _block(s).update({"clusterId": _text(r, 8)})
-    if "clusterId" not in _block(s) else _block(s).update({"zone": "x"}),
+    "unknown provider field": lambda s, r: (
+        _block(s).update({"clusterId": _text(r, 8)})
+        if "clusterId" not in _block(s)
+        else _block(s).update({"zone": "x"})
+    ),
 }
 
 
-REPLACE_PROVIDER = frozenset({"no provider", "empty provider", "provider not an object"})
+LAST = frozenset({"no provider", "empty provider", "provider not an object", "no Secret reference"})
+"""Breakers that remove or replace a block other breakers edit: they run after those."""
 
 
 def invalid_spec(valid: Spec, rng: random.Random) -> tuple[Spec, list[str]]:
     """A copy of ``valid`` broken by one to three random breakers; returns it and their names."""
     spec = copy.deepcopy(valid)
     names = rng.sample(sorted(BREAKERS), k=rng.randint(1, 3))
-    # Breakers that need the provider block run before those that remove or replace it.
-    for name in sorted(names, key=lambda n: n in REPLACE_PROVIDER):
+    for name in sorted(names, key=lambda n: n in LAST):
         BREAKERS[name](spec, rng)
     return spec, names

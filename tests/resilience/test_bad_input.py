@@ -71,7 +71,8 @@ def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_v
     operator = operator_factory().start()
     assert operator.proc is not None
     rss_before, rng = _rss_mb(operator.proc.pid), random.Random(SEED)
-    valid, refusals, breakers, created = list(fleet.targets), Counter[int](), Counter[str](), []
+    valid, created = list(fleet.targets), list[str]()
+    refusals, breakers = Counter[int](), Counter[str]()
     began = time.monotonic()
     for index in range(sizes.bad_specs):
         if index % (sizes.bad_specs // len(valid)) == 0 and len(created) < len(valid):
@@ -81,7 +82,9 @@ def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_v
             refusals[_edit(requests_, rng.choice(created), rng)] += 1
             continue
         target = bait[rng.choice(PROVIDERS)]
-        spec, broken = invalid_spec(manifest("x", target.provider, secret=f"creds-{target.sandbox}")["spec"], rng)
+        spec, broken = invalid_spec(
+            manifest("x", target.provider, secret=f"creds-{target.sandbox}")["spec"], rng
+        )
         breakers.update(broken)
         refusals[_create_bad(requests_, f"bad-{index:04d}", spec)] += 1
     fleet.submit(valid[len(created) :])
@@ -94,7 +97,9 @@ def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_v
         "every bad input refused (400/422)": set(refusals) <= {400, 422},
         "only the valid requests exist": set(fleet.statuses()) == set(valid),
         "no specs of running requests changed": specs_kept,
-        "nothing reached the sandboxes for bad input": all(t.rollbacks(sandboxes) == 0 for t in bait.values()),
+        "nothing reached the sandboxes for bad input": all(
+            t.rollbacks(sandboxes) == 0 for t in bait.values()
+        ),
         "every valid request Succeeded, once": verdict["phases"] == {"Succeeded": len(valid)}
         and verdict["total rollbacks"] == len(valid),
         "the operator kept running, without a traceback": operator.proc.poll() is None
@@ -106,10 +111,14 @@ def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_v
         f"{EDIT_SHARE:.0%} edit the immutable spec of a valid running request, the rest create a request "
         "whose spec, aimed at a live sandbox target, is broken in one to three ways (with strict field "
         f"validation, as `kubectl apply` sends it). {len(valid)} valid requests are created in between.",
-        {"bad inputs": sizes.bad_specs, "answers (HTTP status: count)": dict(sorted(refusals.items())),
-         "kinds of breakage used": len(breakers), "time for the barrage (s)": f"{barrage:.1f}",
-         "operator RSS before / after (MiB)": f"{rss_before:.0f} / {_rss_mb(operator.proc.pid):.0f}",
-         **verdict},  # fmt: skip
+        {
+            "bad inputs": sizes.bad_specs,
+            "answers (HTTP status: count)": dict(sorted(refusals.items())),
+            "kinds of breakage used": len(breakers),
+            "time for the barrage (s)": f"{barrage:.1f}",
+            "operator RSS before / after (MiB)": f"{rss_before:.0f} / {_rss_mb(operator.proc.pid):.0f}",
+            **verdict,
+        },
         criteria,
     )
     assert criteria == dict.fromkeys(criteria, True), (refusals, verdict, operator.tail())

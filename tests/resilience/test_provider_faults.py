@@ -64,8 +64,12 @@ def test_every_request_succeeds_exactly_once_against_providers_that_fail_throttl
         "10% of a 429 with `Retry-After: 1`, 5% of being processed and answered only after "
         f"{FAULTS.slow_seconds:.0f} s (the adapters time out after {CLIENT_TIMEOUT:.0f} s) and 5% of being "
         "processed and then hung up on. One operator with the test timing.",
-        {"requests": sizes.fault_requests, "provider API calls": _faults_seen(sandboxes),
-         "time until all terminal (s)": f"{elapsed:.0f}", **verdict},  # fmt: skip
+        {
+            "requests": sizes.fault_requests,
+            "provider API calls": _faults_seen(sandboxes),
+            "time until all terminal (s)": f"{elapsed:.0f}",
+            **verdict,
+        },
         criteria,
     )
     assert criteria == dict.fromkeys(criteria, True), (verdict, operator.tail())

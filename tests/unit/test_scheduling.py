@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rollback_operator.scheduling import QueueEntry, TargetGate, queue_entry
+from rollback_operator.scheduling import QueueEntry, QueueIndex, TargetGate, queue_entry
 
 
 def _body(name: str, created: str, *, phase: str | None = None, claimed: bool = False) -> dict[str, object]:
@@ -55,3 +55,16 @@ async def test_a_waiter_is_told_who_is_ahead_and_proceeds_once_they_finish() -> 
     index["k"] = [second]
     gate.notify("k")
     await asyncio.wait_for(waiter, timeout=1)  # woken by notify, not by the 30 s recheck
+
+
+def test_the_queue_index_follows_requests_until_they_finish() -> None:
+    queue = QueueIndex()
+    queue.update(_body("a", "t1"), "k")
+    queue.update(_body("b", "t2", claimed=True), "k")
+    assert sorted(e.name for e in queue["k"]) == ["ns/a", "ns/b"]
+
+    queue.update(_body("a", "t1", phase="Failed"), "k")
+    queue.discard("uid-b")
+
+    assert "k" not in queue
+    assert len(queue) == 0
