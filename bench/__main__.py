@@ -62,6 +62,11 @@ async def measure(bench: Bench, operator: Subject, floor: Subject, bare: Subject
     return results
 
 
+def servers(plane: ControlPlane) -> dict[str, int]:
+    """The servers' process ids, from the pid files ControlPlane keeps in its work directory."""
+    return {name: int((plane.workdir / f"{name}.pid").read_text()) for name in ("kube-apiserver", "etcd")}
+
+
 async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
     boxes = RemoteSandboxes.start(workdir / "sandboxes.log")
     kube = Kube(Access.from_kubeconfig(plane.kubeconfig))
@@ -71,7 +76,7 @@ async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
     operator = Subject("operator", env, workdir, extra_args=allowed)
     floor, bare = Subject("floor", env, workdir), Subject("bare", env, workdir, extra_args=["--bare"])
     try:
-        return await measure(Bench(kube, boxes, sizes), operator, floor, bare)
+        return await measure(Bench(kube, boxes, sizes, servers(plane)), operator, floor, bare)
     finally:
         for subject in (operator, floor, bare):
             subject.stop()

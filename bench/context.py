@@ -108,6 +108,8 @@ class Bench:
     kube: Kube
     boxes: RemoteSandboxes
     sizes: Sizes
+    servers: dict[str, int] = field(default_factory=dict)
+    """Process ids of the control plane's servers (kube-apiserver, etcd), for their CPU time."""
 
     async def setup(self, stem: str, counts: Mapping[str, int]) -> tuple[str, dict[str, list[Scenario]]]:
         """A new namespace with one Secret per provider (``creds-<sandbox>``); the sandboxes reset and

@@ -64,6 +64,10 @@ def _latency(r: Results) -> list[str]:
     return lines
 
 
+def _server_ms(t: Throughput, server: str) -> float:
+    return t.server_cpu_seconds.get(server, float("nan")) * 1000 / t.count
+
+
 def _throughput(r: Results) -> list[str]:
     thr = r.throughput
     rows: list[tuple[str, Callable[[Throughput], float], int]] = [
@@ -72,6 +76,8 @@ def _throughput(r: Results) -> list[str]:
         ("first create → last rollback received (s)", lambda t: t.last_received, 1),
         ("first create → last create answered (s)", lambda t: t.create_seconds, 1),
         ("CPU per rollback (ms)", lambda t: t.cpu_seconds * 1000 / t.count, 1),
+        ("kube-apiserver CPU per rollback (ms)", lambda t: _server_ms(t, "kube-apiserver"), 1),
+        ("etcd CPU per rollback (ms)", lambda t: _server_ms(t, "etcd"), 1),
         ("peak RSS (MiB)", lambda t: t.peak_rss_mb, 0),
     ]
     lines = [
@@ -197,9 +203,11 @@ METHOD = """\
   has happened for a second), counting PATCH/PUT/POST/DELETE on `rollbackrequests` and
   `rollbackrequests/status` (the driver's creations excluded) and Event creations. Provider calls: the
   sandboxes' per-route counters.
-- Memory: VmRSS from /proc; CPU: utime + stime from /proc. Finished requests are created and patched to a
-  terminal status (copied from a request the operator finished) while no operator runs, all aimed at a live
-  Vector target, so any provider call they caused would be counted."""
+- Memory: VmRSS from /proc; CPU: utime + stime from /proc, for the subject and for kube-apiserver and
+  etcd (on two cores every API call the subject makes also costs the API server CPU).
+- Finished requests are created and patched to a terminal status (copied from a request the operator
+  finished) while no operator runs, all aimed at a live Vector target, so any provider call they caused
+  would be counted."""
 
 
 def markdown(r: Results, *, quick: bool) -> str:

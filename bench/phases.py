@@ -93,6 +93,8 @@ class Throughput:
     peak_rss_mb: float
     cpu_seconds: float
     """CPU time the subject used from the first create until the counters went quiet."""
+    server_cpu_seconds: dict[str, float]
+    """The same for each control-plane server (the subject's calls cost them CPU too)."""
     tally: Tally
     count: int
     phases: dict[str, int]
@@ -111,12 +113,14 @@ async def throughput(bench: Bench, subject: Subject) -> Throughput:
         async with Tracker(bench.kube, namespace) as tracker, PeakRss(subject.pid) as rss:
             counting = await Counting(bench).open()
             cpu, began = cpu_seconds(subject.pid), time.time()
+            servers = {name: cpu_seconds(pid) for name, pid in bench.servers.items()}
             await bench.create_all(namespace, [body(n, t) for n, t in zip(names, targets, strict=True)])
             created = time.time()
             done = await tracker.wait(names, within=600)
         phases = dict(Counter(phase for _, phase in done.values()))
         tally = await counting.close(rollbacks=phases.get("Succeeded", 0))
         cpu = cpu_seconds(subject.pid) - cpu
+        servers = {name: cpu_seconds(pid) - servers[name] for name, pid in bench.servers.items()}
         sample = (await bench.kube.get(namespace, names[0])).get("status") or {}
     finally:
         subject.stop()
@@ -129,6 +133,7 @@ async def throughput(bench: Bench, subject: Subject) -> Throughput:
         per_second=count / (end - began),
         peak_rss_mb=rss.peak,
         cpu_seconds=cpu,
+        server_cpu_seconds=servers,
         tally=tally,
         count=count,
         phases=phases,

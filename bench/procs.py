@@ -63,17 +63,21 @@ class Subject:
     def start(self, namespace: str, *, log_name: str) -> float:
         """Start watching ``namespace``; returns the seconds until it was ready (healthy / listed)."""
         began = time.monotonic()
-        if self.name == "operator":
-            self.operator = QuietOperator(
-                env=self.env,
-                log_path=self.workdir / log_name,
-                namespaces=[namespace],
-                extra_args=self.extra_args,
-                timing=(),
-            )
-            self.operator.start()
-        else:
-            self._start_floor(namespace, log_name)
+        try:
+            if self.name == "operator":
+                self.operator = QuietOperator(
+                    env=self.env,
+                    log_path=self.workdir / log_name,
+                    namespaces=[namespace],
+                    extra_args=self.extra_args,
+                    timing=(),
+                )
+                self.operator.start()
+            else:
+                self._start_floor(namespace, log_name)
+        except BaseException:  # a process that never became ready must not outlive the run
+            self.stop()
+            raise
         return time.monotonic() - began
 
     def _start_floor(self, namespace: str, log_name: str) -> None:

@@ -161,6 +161,13 @@ def table(r: Results) -> str:
         add(f"latency create→received {p} (ms)", [lat[s].received[p] for s in subjects])
     add(f"throughput, {r.sizes.burst} at once (rollbacks/s)", [thr[s].per_second for s in subjects])
     add("CPU per rollback in the burst (ms)", [thr[s].cpu_seconds * 1000 / thr[s].count for s in subjects])
+    add(
+        "kube-apiserver CPU per rollback (ms)",
+        [
+            thr[s].server_cpu_seconds.get("kube-apiserver", float("nan")) * 1000 / thr[s].count
+            for s in subjects
+        ],
+    )
     add("peak RSS during the burst (MiB)", [thr[s].peak_rss_mb for s in subjects], 0)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
