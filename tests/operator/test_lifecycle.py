@@ -7,6 +7,7 @@ sandbox. Every test checks the provider's side too: exactly the expected number 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -126,7 +127,11 @@ def test_metrics_and_json_logs_describe_the_work_done(
     _submit(requests_, scenario, "measured")
     requests_.wait_terminal("measured")
 
-    metrics = operator.metrics()
+    # the counters move just after the terminal write and its Event: wait for the task to finish
+    deadline = time.monotonic() + 10
+    while 'rollback_requests_in_flight{provider="vector"} 0.0' not in (metrics := operator.metrics()):
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.1)
 
     assert 'rollback_requests_total{outcome="RollbackSucceeded",provider="vector"} 1.0' in metrics
     assert 'rollback_duration_seconds_count{provider="vector"} 1.0' in metrics

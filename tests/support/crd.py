@@ -25,7 +25,8 @@ def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = cluster.kubectl("get", "crd", CRD_NAME, "-o", f"jsonpath={query}").stdout.strip()
-        if got == "True":
+        # Established is not yet served: a new CRD answers 429 "storage is (re)initializing" briefly.
+        if got == "True" and cluster.kubectl("get", "rbr", "-A", check=False).returncode == 0:
             return CRD_NAME
         time.sleep(0.2)
     raise TimeoutError(f"{CRD_NAME} not Established within {timeout}s")
