@@ -9,12 +9,16 @@ made in ``handlers.py``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 
 from rollback_operator import __version__
 from rollback_operator.config import Settings, Timing, allowed_endpoints, default_identity
+
+TIMING_FIELDS = tuple(field.name for field in dataclasses.fields(Timing))
+"""Every ``Timing`` setting, each a ``--flag`` of ``run``."""
 
 
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,15 +46,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--max-concurrent", type=int, default=200, help="requests worked on at once")
     timing = run.add_argument_group("timing (seconds)")
     defaults = Timing()
-    for name in (
-        "claim_grace",
-        "settle",
-        "poll_initial",
-        "poll_max",
-        "retry_initial",
-        "retry_max",
-        "queue_recheck",
-    ):
+    for name in TIMING_FIELDS:
         timing.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
 
 
@@ -70,16 +66,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The reconciler's settings from the ``run`` arguments."""
-    names = (
-        "claim_grace",
-        "settle",
-        "poll_initial",
-        "poll_max",
-        "retry_initial",
-        "retry_max",
-        "queue_recheck",
-    )
-    timing = Timing(**{name: getattr(args, name) for name in names})
+    timing = Timing(**{name: getattr(args, name) for name in TIMING_FIELDS})
     return Settings(
         identity=args.identity or default_identity(),
         allowed=allowed_endpoints(args.allowed_endpoint),

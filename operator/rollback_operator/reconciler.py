@@ -38,7 +38,7 @@ from rollback_operator.errors import (
     TransientError,
 )
 from rollback_operator.jobs import Job, Steps, resolution_facts, resolution_from_status
-from rollback_operator.models import OperationState, Phase
+from rollback_operator.models import OperationState, Phase, RollbackRequestSpec
 from rollback_operator.observing import observe
 from rollback_operator.providers import Registry
 from rollback_operator.providers.base import Handle, RecoveryState, Resolution
@@ -74,11 +74,11 @@ class Reconciler:
 
     def target_key(self, body: dict[str, Any]) -> str | None:
         """The per-target lock key of a request body, or None when its spec is unusable."""
-        try:
-            req = Request.parse(body)
+        try:  # the spec alone: this runs for every watch event
+            spec = RollbackRequestSpec.model_validate(body.get("spec") or {})
         except ValidationError:
             return None
-        adapter, block = self.registry.for_spec(req.spec.provider)
+        adapter, block = self.registry.for_spec(spec.provider)
         return adapter.target_key(block)
 
     async def run(self, namespace: str, name: str) -> None:

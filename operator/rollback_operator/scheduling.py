@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rollback_operator.models import TERMINAL_PHASES
+
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +45,7 @@ class QueueEntry:
 def queue_entry(body: Mapping[str, Any], key: str | None) -> dict[str, QueueEntry] | None:
     """The index value for ``body``: ``{target key: entry}``, or None once finished or unparseable."""
     status = body.get("status") or {}
-    if key is None or status.get("phase") in ("Succeeded", "Failed", "Unknown"):
+    if key is None or status.get("phase") in TERMINAL_PHASES:
         return None
     meta = body["metadata"]
     claimed = bool((status.get("operation") or {}).get("claimedAt"))
