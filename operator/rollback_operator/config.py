@@ -82,6 +82,8 @@ class Timing:
     retry_max: float = 30.0
     queue_recheck: float = 5.0
     """How often a waiting request re-checks its turn even without a wake-up."""
+    secret_cache: float = 5.0
+    """A Secret read is reused by other calls for this long (0: every provider call reads it)."""
 
 
 @dataclass(frozen=True)

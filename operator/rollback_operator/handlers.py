@@ -50,11 +50,12 @@ class Runtime:
         key = self.reconciler.target_key(body)
         if event_type == "DELETED":  # deleted, or finished and so out of the watch's field selector
             self.queue.discard(meta["uid"])
-            self.supervisor.cancel_if_gone(meta["uid"], self._gone(meta["namespace"], meta["name"]))
+            if not self.reconciler.finishing(meta["uid"]):
+                self.supervisor.cancel_if_gone(meta["uid"], self._gone(meta["namespace"], meta["name"]))
         else:
             self.queue.update(body, key)
             if (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:
-                self.supervisor.ensure(meta["uid"], meta["namespace"], meta["name"])
+                self.supervisor.ensure(meta["uid"], meta["namespace"], meta["name"], body)
         if key is not None:
             self.gate.notify(key)
 
@@ -76,12 +77,26 @@ class Runtime:
             self.queue.update(body, self.reconciler.target_key(body))
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """A diff-base storage that keeps nothing: without change handlers nothing reads a diff-base,
+    and building one deep-copies every event's body (measured at ~4% of the CPU per rollback)."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def _tune(settings: kopf.OperatorSettings) -> None:
     """kopf settings chosen on purpose."""
     settings.peering.standalone = True  # correctness comes from the status claim, not from peering
     settings.persistence.finalizer = f"{GROUP}/finalizer"  # own names, never used: no change handlers
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.watching.field_selectors[GROUP, PLURAL] = UNFINISHED_SELECTOR
     settings.posting.level = logging.WARNING
     settings.scanning.disabled = True  # no CRD/namespace scanning: fewer RBAC rights needed
@@ -111,9 +126,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     gate = TargetGate(index=queue, recheck=config.timing.queue_recheck)
     runtime: Runtime | None = None
 
-    async def run(namespace: str, name: str) -> None:
+    async def run(namespace: str, name: str, body: dict[str, Any] | None) -> None:
         assert runtime is not None
-        await runtime.reconciler.run(namespace, name)
+        await runtime.reconciler.run(namespace, name, body)
 
     supervisor = Supervisor(run, retry_delay=config.timing.retry_max)
     reconciler = Reconciler(

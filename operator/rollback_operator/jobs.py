@@ -1,7 +1,8 @@
 """One run over one request (``Job``) and the plumbing every reconcile step shares (``Steps``).
 
-``Steps`` reads credentials, retries transient failures until the request's deadline, retries
-Kubernetes writes while the API server is away, and writes terminal situations. Used by
+``Steps`` runs provider calls with the request's credentials, retries transient failures until the
+request's deadline, retries Kubernetes writes while the API server is away, and writes terminal
+situations. Used by
 ``reconciler.py`` (claim, trigger, recover) and ``observing.py`` (polling).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,7 +20,14 @@ from pydantic import ValidationError
 from rollback_operator import conditions
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.config import Timing, backoff
-from rollback_operator.errors import CredentialsMissing, OutcomeUnknown, PermanentError, TransientError
+from rollback_operator.credentials import SecretCache
+from rollback_operator.errors import (
+    CredentialsInvalid,
+    CredentialsMissing,
+    OutcomeUnknown,
+    PermanentError,
+    TransientError,
+)
 from rollback_operator.models import Operation, OperationState, Phase
 from rollback_operator.providers.base import Credentials, Provider, Resolution
 from rollback_operator.status import Clock, Kube, Request, StatusWriter
@@ -66,21 +74,53 @@ class Steps:
     kube: Kube
     timing: Timing
     clock: Clock
+    secrets: SecretCache = field(init=False)
 
-    async def credentials(self, job: Job) -> Credentials:
-        """The provider's credentials from the request's Secret, read afresh every time."""
-        ref = job.req.spec.credentials_secret_ref.name
-        data = await self.kube.read_secret(job.req.namespace, ref)
+    def __post_init__(self) -> None:
+        self.secrets = SecretCache(
+            lambda ns, name: self.kube.read_secret(ns, name), ttl=self.timing.secret_cache
+        )
+
+    async def credentials(self, job: Job, *, fresh: bool = False) -> tuple[Credentials, bool]:
+        """The provider's credentials from the request's Secret, and whether they were reused.
+
+        Reused values (see ``SecretCache``) never fail a request by themselves: when they cannot
+        be used, the Secret is read again before anything is concluded.
+        """
+        namespace, ref = job.req.namespace, job.req.spec.credentials_secret_ref.name
+        data, reused = await self.secrets.read(namespace, ref, fresh=fresh)
         if data is None:
-            raise CredentialsMissing(f"Secret {job.req.namespace}/{ref} does not exist (yet)")
-        return job.adapter.credentials(data)
+            raise CredentialsMissing(f"Secret {namespace}/{ref} does not exist (yet)")
+        try:
+            return job.adapter.credentials(data), reused
+        except (CredentialsMissing, CredentialsInvalid):
+            self.secrets.forget(namespace, ref)
+            if reused:
+                return await self.credentials(job, fresh=True)
+            raise
+
+    async def authorized(self, job: Job, call: Callable[[Credentials], Awaitable[T]]) -> T:
+        """Run a provider call with the request's credentials.
+
+        A 401/403 answer to reused credentials is tried once more with the Secret read afresh (it
+        may have been rotated a moment ago); the provider did not act on a rejected call.
+        """
+        credentials, reused = await self.credentials(job)
+        try:
+            return await call(credentials)
+        except CredentialsInvalid:
+            if not reused:
+                raise
+            self.secrets.forget(job.req.namespace, job.req.spec.credentials_secret_ref.name)
+            credentials, _ = await self.credentials(job, fresh=True)
+            return await call(credentials)
 
     async def retrying(self, job: Job, call: Callable[[Credentials], Awaitable[T]]) -> T:
         """Run a provider step, retrying transient failures until the request's deadline."""
         delays = backoff(self.timing.retry_initial, self.timing.retry_max)
         while True:
             try:
-                return await call(await self.credentials(job))
+                return await self.authorized(job, call)
             except TransientError as err:
                 self.check_deadline(job, err)
                 if not job.op.claimed_at:  # before the claim, the waiting is worth showing

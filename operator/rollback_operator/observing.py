@@ -2,38 +2,59 @@
 
 Polling is read-only and safe to repeat, so after a restart it simply starts again. Status is
 written only when the provider's state or message changes, so an unchanged poll costs no write.
-Called by ``reconciler.py`` once ``status.operation.id`` is recorded.
+``first_look`` is the one poll made right after the trigger, before the handle is written: a
+rollback that is already finished then costs one status write instead of two. Called by
+``reconciler.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.config import backoff
-from rollback_operator.errors import TransientError
+from rollback_operator.errors import RollbackError, TransientError
 from rollback_operator.jobs import Job, Steps, deadline_after, with_state
-from rollback_operator.models import OperationState, Phase
+from rollback_operator.models import Operation, OperationState, Phase
 from rollback_operator.providers.base import Handle, Progress
 
 log = logging.getLogger(__name__)
+FIRST_LOOK_SECONDS = 1.0
+"""How long the first poll after a trigger may take; the handle is written without it after that."""
 
 
-async def observe(job: Job, steps: Steps) -> None:
-    """Poll the recorded handle until the provider says Succeeded/Failed or the timeout passes."""
+async def first_look(job: Job, steps: Steps, handle: Handle) -> Progress | None:
+    """One quick poll of a just-triggered rollback; None if it failed or took too long."""
+    call = steps.authorized(job, lambda c: job.adapter.poll(job.block, c, handle))
+    try:
+        return await asyncio.wait_for(call, FIRST_LOOK_SECONDS)
+    except (RollbackError, TimeoutError) as err:
+        log.info("%s: first look at %s failed (%s); recording it and polling on", job.label, handle.id, err)
+        return None
+
+
+async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
+    """Poll the recorded handle until the provider says Succeeded/Failed or the timeout passes.
+
+    ``looked``: the handle was polled a moment ago (``first_look``), so the first poll waits.
+    """
     op = job.op
     assert op.id is not None
+    handle = Handle(op.id)
     deadline = deadline_after(op.triggered_at, job.req.spec.timeout_seconds, steps.clock)
     delays = backoff(steps.timing.poll_initial, steps.timing.poll_max)
     while True:
-        try:
-            progress = await job.adapter.poll(job.block, await steps.credentials(job), Handle(op.id))
-        except TransientError as err:
-            log.info("%s: polling %s failed (%s); retrying", job.label, op.id, err)
-        else:
-            if await _settle(job, steps, progress):
-                return
+        if not looked:
+            try:
+                progress = await steps.authorized(job, lambda c: job.adapter.poll(job.block, c, handle))
+            except TransientError as err:
+                log.info("%s: polling %s failed (%s); retrying", job.label, op.id, err)
+            else:
+                if await settle(job, steps, progress):
+                    return
+        looked = False
         remaining = (deadline - steps.clock()).total_seconds()
         if remaining <= 0:
             message = (
@@ -45,21 +66,31 @@ async def observe(job: Job, steps: Steps) -> None:
         await asyncio.sleep(min(next(delays), remaining))
 
 
-async def _settle(job: Job, steps: Steps, progress: Progress) -> bool:
-    """Record one observation; True when it was terminal."""
-    op, target = job.op, job.req.status.target_version
+async def settle(
+    job: Job,
+    steps: Steps,
+    progress: Progress,
+    *,
+    operation: Operation | None = None,
+    passed: Sequence[Situation] = (),
+) -> bool:
+    """Record one observation of ``operation`` (default: the recorded one); True when terminal.
+
+    ``passed``: situations reached without a write of their own, announced before this one.
+    """
+    op, target = operation or job.op, job.req.status.target_version
     operation = with_state(op, progress.state, progress.message)
     if progress.state is OperationState.SUCCEEDED:
         situation = Situation(Phase.SUCCEEDED, Reason.ROLLBACK_SUCCEEDED, f"rolled back to {target}")
-        await steps.finish(job, situation, operation=operation)
+        await steps.finish(job, situation, operation=operation, passed=passed)
         return True
     if progress.state is OperationState.FAILED:
         message = f"{job.req.spec.provider.name} reports the rollback failed: {progress.message}"
         situation = Situation(Phase.FAILED, Reason.ROLLBACK_FAILED, message, triggered=True)
-        await steps.finish(job, situation, operation=operation)
+        await steps.finish(job, situation, operation=operation, passed=passed)
         return True
     if op.message != (progress.message or None):
         message = f"rollback to {target} in progress ({progress.message})"
         situation = Situation(Phase.IN_PROGRESS, Reason.ROLLBACK_TRIGGERED, message, triggered=True)
-        await steps.finish(job, situation, operation=operation)
+        await steps.finish(job, situation, operation=operation, passed=passed)
     return False

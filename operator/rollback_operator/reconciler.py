@@ -8,7 +8,8 @@ Exactly once, by construction:
 1. Before the provider call, a claim (``operation.claimedAt/claimedBy/idempotencyKey``) is written
    with a ``resourceVersion``-guarded patch. Of two writers only one succeeds; the loser re-reads.
 2. The trigger is sent only within the first half of the claim's grace period, and the returned
-   handle is recorded at once (retried until written, never by re-sending).
+   handle is recorded at once (retried until written, never by re-sending): after one poll of at
+   most a second, so that a rollback already finished is written once with its outcome.
 3. A claim without a handle means the outcome is unknown. Its holder may ask at once; anyone else
    waits until the grace period has passed, re-claims (guarded again) and asks the provider
    (``recover``): triggered → adopt the handle; not triggered → trigger; cannot tell → ``Unknown``.
@@ -39,7 +40,7 @@ from rollback_operator.errors import (
 )
 from rollback_operator.jobs import Job, Steps, resolution_facts, resolution_from_status
 from rollback_operator.models import OperationState, Phase, RollbackRequestSpec
-from rollback_operator.observing import observe
+from rollback_operator.observing import first_look, observe, settle
 from rollback_operator.providers import Registry
 from rollback_operator.providers.base import Handle, RecoveryState, Resolution
 from rollback_operator.scheduling import QueueEntry, TargetGate
@@ -71,6 +72,12 @@ class Reconciler:
         self.shield, self.clock = shield, clock
         self.steps = Steps(kube, settings.timing, clock)
         self.slots = asyncio.Semaphore(settings.max_concurrent)
+        self._finishing: set[str] = set()
+
+    def finishing(self, uid: str) -> bool:
+        """True while a run of this process that wrote the request's terminal status is finishing
+        (posting its Event): the request leaving the watch then is no reason to check on it."""
+        return uid in self._finishing
 
     def target_key(self, body: dict[str, Any]) -> str | None:
         """The per-target lock key of a request body, or None when its spec is unusable."""
@@ -81,21 +88,31 @@ class Reconciler:
         adapter, block = self.registry.for_spec(spec.provider)
         return adapter.target_key(block)
 
-    async def run(self, namespace: str, name: str) -> None:
-        """Bring the request to a terminal state (or return if it already is, or is gone)."""
+    async def run(self, namespace: str, name: str, seen: dict[str, Any] | None = None) -> None:
+        """Bring the request to a terminal state (or return if it already is, or is gone).
+
+        ``seen`` is the body a watch event delivered. It saves a read only for a request nobody
+        has worked on yet (no phase): every write before a claim is guarded by the
+        ``resourceVersion`` it was based on, so a stale body costs one ``Conflict`` and a re-read.
+        A request further along is always read afresh.
+        """
         while True:
             try:
-                job = await self._load(namespace, name)
+                if seen is not None and not (seen.get("status") or {}).get("phase"):
+                    body, seen = seen, None
+                else:
+                    body = await self.steps.kube_retrying(lambda: self.kube.get(namespace, name))
+                job = await self._load(body)
                 if job is not None:
                     await self._advance(job)
                 return
             except Conflict:
                 log.info("%s/%s changed underneath; reading it again", namespace, name)
+                seen = None
             except Gone:
                 return
 
-    async def _load(self, namespace: str, name: str) -> Job | None:
-        body = await self.steps.kube_retrying(lambda: self.kube.get(namespace, name))
+    async def _load(self, body: dict[str, Any]) -> Job | None:
         try:
             req = Request.parse(body)
         except ValidationError as exc:
@@ -104,7 +121,8 @@ class Reconciler:
         if req.status.terminal:
             return None
         adapter, block = self.registry.for_spec(req.spec.provider)
-        return Job(StatusWriter(self.kube, req, clock=self.clock), adapter, block)
+        writer = StatusWriter(self.kube, req, clock=self.clock, on_terminal=self._finishing.add)
+        return Job(writer, adapter, block)
 
     async def _advance(self, job: Job) -> None:
         provider = job.req.spec.provider.name
@@ -123,6 +141,7 @@ class Reconciler:
             await self.steps.finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, err.message))
         finally:
             metrics.IN_FLIGHT.labels(provider).dec()
+            self._finishing.discard(job.req.uid)
 
     # ------------------------------------------------------------------ fresh requests
 
@@ -141,7 +160,7 @@ class Reconciler:
             await self._claim(job, resolution, renew=False)
             if not await self._actuate(job, resolution):
                 return
-        await observe(job, self.steps)
+        await observe(job, self.steps, looked=True)
 
     def _check_endpoints(self, job: Job) -> None:
         for url in job.adapter.endpoints(job.block):
@@ -198,12 +217,12 @@ class Reconciler:
         await self.steps.kube_retrying(lambda: job.writer.write(situation, guard=True, operation=op, **facts))
 
     async def _actuate(self, job: Job, resolution: Resolution) -> bool:
-        """Trigger under the claim until a handle is recorded; False if the request ended instead."""
+        """Trigger under the claim until the handle is written; True while the rollback runs on."""
         delays = backoff(self.timing.retry_initial, self.timing.retry_max)
         while True:
             try:
-                await self.shield(self._send_and_record(job, resolution))
-                return True
+                running: bool = await self.shield(self._send_and_record(job, resolution))
+                return running
             except OutcomeUnknown:
                 await asyncio.sleep(self.timing.settle)
                 return await self._recover(job, resolution)
@@ -212,22 +231,27 @@ class Reconciler:
                 await asyncio.sleep(err.retry_after or next(delays))
                 await self._claim(job, resolution, renew=True)
 
-    async def _send_and_record(self, job: Job, resolution: Resolution) -> None:
+    async def _send_and_record(self, job: Job, resolution: Resolution) -> bool:
         claimed_at = job.op.claimed_at
         assert claimed_at is not None
         window = (claimed_at + timedelta(seconds=self.timing.claim_grace / 2) - self.clock()).total_seconds()
         if window <= 0:
             raise TransientError("the claim's sending window passed before the rollback was sent")
-        creds = await self.steps.credentials(job)
         key = job.op.idempotency_key or job.req.idempotency_key
+        send = self.steps.authorized(job, lambda c: job.adapter.trigger(job.block, c, resolution, key))
         try:
-            handle = await asyncio.wait_for(job.adapter.trigger(job.block, creds, resolution, key), window)
+            handle = await asyncio.wait_for(send, window)
         except TimeoutError as exc:
             raise OutcomeUnknown("no answer from the provider within the claim's sending window") from exc
-        await self._record(job, handle)
+        return await self._record(job, handle)
 
-    async def _record(self, job: Job, handle: Handle) -> None:
-        """Write the handle; retried until it sticks, because re-sending is never an option."""
+    async def _record(self, job: Job, handle: Handle) -> bool:
+        """Write the handle; retried until it sticks, because re-sending is never an option.
+
+        One quick poll comes first (``first_look``, at most a second): a rollback already finished
+        is written once, handle and outcome together, instead of twice. Returns True while the
+        rollback still runs.
+        """
         update = {
             "id": handle.id,
             "triggered_at": self.clock(),
@@ -236,8 +260,13 @@ class Reconciler:
         }
         op = job.op.model_copy(update=update)
         message = f"rollback to {job.req.status.target_version} triggered ({handle.id})"
-        situation = Situation(Phase.IN_PROGRESS, Reason.ROLLBACK_TRIGGERED, message, triggered=True)
-        await self.steps.finish(job, situation, operation=op)
+        triggered = Situation(Phase.IN_PROGRESS, Reason.ROLLBACK_TRIGGERED, message, triggered=True)
+        progress = await first_look(job, self.steps, handle)
+        if progress is not None and progress.state is not OperationState.RUNNING:
+            await settle(job, self.steps, progress, operation=op, passed=[triggered])
+            return False
+        await self.steps.finish(job, triggered, operation=op)
+        return True
 
     # ------------------------------------------------------------------ after a crash
 
@@ -259,17 +288,16 @@ class Reconciler:
             await self._claim(job, resolution, renew=True)
             if not await self._recover(job, resolution):
                 return
-        await observe(job, self.steps)
+        await observe(job, self.steps, looked=True)
 
     async def _recover(self, job: Job, resolution: Resolution) -> bool:
-        """Ask the provider what became of an unrecorded trigger; True once a handle is recorded."""
+        """Ask the provider what became of an unrecorded trigger; True while the rollback runs on."""
         key = job.op.idempotency_key or job.req.idempotency_key
         recovery = await self.steps.retrying(
             job, lambda c: job.adapter.recover(job.block, c, resolution, key)
         )
         if recovery.state is RecoveryState.TRIGGERED and recovery.handle is not None:
-            await self._record(job, recovery.handle)
-            return True
+            return await self._record(job, recovery.handle)
         if recovery.state is RecoveryState.NOT_TRIGGERED:
             return await self._actuate(job, resolution)
         message = (

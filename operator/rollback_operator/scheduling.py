@@ -130,7 +130,8 @@ class TargetGate:
                 await asyncio.wait_for(event.wait(), timeout=self.recheck)
 
 
-Run = Callable[[str, str], Coroutine[Any, Any, None]]
+Run = Callable[[str, str, dict[str, Any] | None], Coroutine[Any, Any, None]]
+"""``Reconciler.run``: namespace, name and the body that started the work (None on a retry)."""
 
 
 class Supervisor:
@@ -142,10 +143,11 @@ class Supervisor:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.critical: set[asyncio.Task[Any]] = set()
 
-    def ensure(self, uid: str, namespace: str, name: str) -> None:
+    def ensure(self, uid: str, namespace: str, name: str, body: dict[str, Any] | None = None) -> None:
         """Start working on the request unless a task for it is already running."""
         if uid not in self.tasks:
-            task = asyncio.create_task(self._guarded(namespace, name), name=f"rollback:{namespace}/{name}")
+            work = self._guarded(namespace, name, body)
+            task = asyncio.create_task(work, name=f"rollback:{namespace}/{name}")
             self.tasks[uid] = task
             task.add_done_callback(lambda _: self.tasks.pop(uid, None))
 
@@ -173,10 +175,10 @@ class Supervisor:
         self.critical.add(checker)
         checker.add_done_callback(self.critical.discard)
 
-    async def _guarded(self, namespace: str, name: str) -> None:
+    async def _guarded(self, namespace: str, name: str, body: dict[str, Any] | None) -> None:
         while True:
             try:
-                await self._run(namespace, name)
+                await self._run(namespace, name, body)
                 return
             except asyncio.CancelledError:
                 raise
@@ -187,6 +189,7 @@ class Supervisor:
                     name,
                     self._retry_delay,
                 )
+                body = None  # read afresh next time
                 await asyncio.sleep(self._retry_delay)
 
     async def shielded(self, coro: Coroutine[Any, Any, Any]) -> Any:

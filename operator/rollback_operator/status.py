@@ -3,15 +3,15 @@
 ``Request`` wraps the latest object body with its parsed spec and status. ``StatusWriter`` turns
 a ``Situation`` plus facts into a status merge-patch: it renders the five conditions, sets
 ``observedGeneration``, ``startedAt``/``completedAt``, skips writes that would change nothing,
-optionally guards the write with ``resourceVersion`` (the claim), and posts an Event when the
-phase or the Ready reason changes. Used only by ``reconciler.py``.
+guards the write with ``resourceVersion`` (the claim, and every write before a claim), and posts
+an Event when the phase or the Ready reason changes. Used only by ``reconciler.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -104,14 +104,36 @@ def _event_type(phase: Phase, reason: str) -> str:
 class StatusWriter:
     """Writes one request's status, only when it changes, and the Events that go with it."""
 
-    def __init__(self, kube: Kube, request: Request, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        request: Request,
+        *,
+        clock: Clock = utcnow,
+        on_terminal: Callable[[str], None] | None = None,
+    ) -> None:
         self.kube = kube
         self.request = request
         self.clock = clock
+        self.on_terminal = on_terminal
+        """Called with the uid once a terminal status is written (before its Event is posted)."""
 
-    async def write(self, situation: Situation, *, guard: bool = False, **facts: Any) -> Request:
-        """Apply ``situation`` and ``facts`` (status fields, snake_case); returns the updated request."""
+    async def write(
+        self, situation: Situation, *, guard: bool = False, passed: Sequence[Situation] = (), **facts: Any
+    ) -> Request:
+        """Apply ``situation`` and ``facts`` (status fields, snake_case); returns the updated request.
+
+        ``passed`` are situations the request went through since the last write without a write
+        of their own (a trigger whose rollback was finished at the first look): each gets its
+        Event, in order, before this one's.
+
+        The patch is guarded by the ``resourceVersion`` last read (``Conflict`` if the object changed
+        since) when ``guard`` is set (the claim) and whenever the request is not claimed yet: a run
+        that holds no claim may be working from a stale read, and must not overwrite the state of a
+        run that does. Once claimed, the claimant's writes need no guard.
+        """
         old = self.request.status
+        guard = guard or old.operation is None or old.operation.claimed_at is None
         now = self.clock()
         new = old.model_copy(deep=True)
         for key, value in facts.items():
@@ -125,7 +147,7 @@ class StatusWriter:
         new.conditions = conditions.render(
             situation, previous=old.conditions, generation=self.request.generation, now=now
         )
-        if not guard and _same(old, new):
+        if _same(old, new):  # nothing to write, and so nothing to guard
             return self.request
         body = await self.kube.patch_status(
             self.request.namespace,
@@ -134,6 +156,10 @@ class StatusWriter:
             resource_version=self.request.resource_version if guard else None,
         )
         self.request = Request(body, self.request.spec, new)
+        if situation.terminal and self.on_terminal is not None:
+            self.on_terminal(self.request.uid)
+        for step in passed:
+            await self._announce(old, step)
         changed = old.phase != new.phase or _reasons(old) != _reasons(new)
         if changed and situation.reason not in QUIET_REASONS:
             await self._announce(old, situation)

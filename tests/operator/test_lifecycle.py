@@ -69,6 +69,27 @@ def test_a_rollback_one_step_back_succeeds_and_reaches_the_provider_once(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_rollback_finished_at_the_first_look_is_written_twice_claim_then_outcome(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
+) -> None:
+    scenario = _target(sandboxes, provider)  # the sandboxes finish rollbacks at once
+    requests_.secret("twice-creds", scenario.secret)
+    created = requests_.create(manifest("twice", scenario.provider, secret="twice-creds"))
+    requests_.wait_terminal("twice")
+
+    written = requests_.history("twice", since=created["metadata"]["resourceVersion"])
+
+    # the claim (no handle yet), then handle and outcome in one write: no write for the trigger alone
+    assert [(s["phase"], "id" in s["operation"]) for s in written] == [
+        ("InProgress", False),
+        ("Succeeded", True),
+    ]
+    assert written[1]["operation"]["state"] == "Succeeded"
+    events = requests_.wait_events("twice", 2)
+    assert [e.reason for e in events] == ["RollbackTriggered", "RollbackSucceeded"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_an_explicit_version_and_steps_back_pick_the_named_versions(
     provider: str, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
 ) -> None:

@@ -39,6 +39,8 @@ from rollback_operator.errors import (
 )
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+CONNECTIONS = 32
+"""Requests in flight per provider client, each on its own kept-alive connection."""
 USER_AGENT = "rollback-operator/0.1"
 
 # Raised before any byte of the request could reach the server: always safe to retry.
@@ -107,12 +109,18 @@ class ProviderHTTP:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        connections: int = CONNECTIONS,
     ) -> None:
         self.provider = provider
         self.retry = retry or RetryPolicy()
+        # Requests beyond ``connections`` wait here rather than in httpcore's pool, whose every
+        # request and response scans all queued requests against all connections; and every
+        # connection is kept alive (httpx keeps 20 by default and reconnects for the rest).
+        self._slots = asyncio.Semaphore(connections)
         self.client = httpx.AsyncClient(
             transport=transport,
             timeout=timeout,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
         )
@@ -140,9 +148,10 @@ class ProviderHTTP:
             if attempt:
                 await asyncio.sleep(self.retry.delay(attempt - 1, last.retry_after if last else None))
             try:
-                response = await self.client.request(
-                    method, url, headers=headers, params=params, json=json_body
-                )
+                async with self._slots:
+                    response = await self.client.request(
+                        method, url, headers=headers, params=params, json=json_body
+                    )
             except httpx.HTTPError as exc:
                 self._count(operation, type(exc).__name__)
                 last = self._network_failure(exc, operation=operation, idempotent=idempotent)
