@@ -50,8 +50,7 @@ class Runtime:
         key = self.reconciler.target_key(body)
         if event_type == "DELETED":  # deleted, or finished and so out of the watch's field selector
             self.queue.discard(meta["uid"])
-            if not self.reconciler.finishing(meta["uid"]):
-                self.supervisor.cancel_if_gone(meta["uid"], self._gone(meta["namespace"], meta["name"]))
+            self.supervisor.cancel_if_gone(meta["uid"], lambda: self._gone(meta["namespace"], meta["name"]))
         else:
             self.queue.update(body, key)
             if (body.get("status") or {}).get("phase") not in TERMINAL_PHASES:

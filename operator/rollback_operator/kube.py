@@ -22,6 +22,7 @@ import aiohttp
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from rollback_operator import __version__
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
 from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
 
@@ -89,6 +90,8 @@ class KubeAPI:
         # thread) before every call: measured as the largest CPU cost per rollback. kopf's own
         # session does not trust the environment either; proxies come from the kubeconfig.
         api.rest_client.pool_manager._trust_env = False
+        # The API server names the field manager of every write after the User-Agent's first part.
+        api.user_agent = f"{component}/{__version__}"
         return cls(api, component=component, instance=instance)
 
     async def close(self) -> None:

@@ -72,12 +72,6 @@ class Reconciler:
         self.shield, self.clock = shield, clock
         self.steps = Steps(kube, settings.timing, clock)
         self.slots = asyncio.Semaphore(settings.max_concurrent)
-        self._finishing: set[str] = set()
-
-    def finishing(self, uid: str) -> bool:
-        """True while a run of this process that wrote the request's terminal status is finishing
-        (posting its Event): the request leaving the watch then is no reason to check on it."""
-        return uid in self._finishing
 
     def target_key(self, body: dict[str, Any]) -> str | None:
         """The per-target lock key of a request body, or None when its spec is unusable."""
@@ -121,8 +115,7 @@ class Reconciler:
         if req.status.terminal:
             return None
         adapter, block = self.registry.for_spec(req.spec.provider)
-        writer = StatusWriter(self.kube, req, clock=self.clock, on_terminal=self._finishing.add)
-        return Job(writer, adapter, block)
+        return Job(StatusWriter(self.kube, req, clock=self.clock), adapter, block)
 
     async def _advance(self, job: Job) -> None:
         provider = job.req.spec.provider.name
@@ -141,7 +134,6 @@ class Reconciler:
             await self.steps.finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, err.message))
         finally:
             metrics.IN_FLIGHT.labels(provider).dec()
-            self._finishing.discard(job.req.uid)
 
     # ------------------------------------------------------------------ fresh requests
 

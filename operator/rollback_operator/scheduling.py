@@ -137,9 +137,10 @@ Run = Callable[[str, str, dict[str, Any] | None], Coroutine[Any, Any, None]]
 class Supervisor:
     """One task per unfinished request; unexpected failures are logged and retried later."""
 
-    def __init__(self, run: Run, *, retry_delay: float = 30.0) -> None:
+    def __init__(self, run: Run, *, retry_delay: float = 30.0, finish_grace: float = 2.0) -> None:
         self._run = run
         self._retry_delay = retry_delay
+        self._finish_grace = finish_grace
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.critical: set[asyncio.Task[Any]] = set()
 
@@ -157,18 +158,20 @@ class Supervisor:
         if task is not None:
             task.cancel()
 
-    def cancel_if_gone(self, uid: str, gone: Coroutine[Any, Any, bool]) -> None:
-        """Cancel the request's task if ``gone`` confirms the request was deleted.
+    def cancel_if_gone(self, uid: str, gone: Callable[[], Awaitable[bool]]) -> None:
+        """Cancel the request's task if it does not end by itself soon and ``gone()`` confirms the
+        request was deleted.
 
-        A request that finishes leaves the watch as a DELETED event while its task may still be
-        posting the final Event, so the event alone is no reason to cancel.
+        A request that finishes leaves the watch as a DELETED event while its task is still posting
+        the final Event: such a task ends within moments, and then there is nothing to ask.
         """
-        if uid not in self.tasks:
-            gone.close()
+        task = self.tasks.get(uid)
+        if task is None:
             return
 
         async def check() -> None:
-            if await gone:
+            finished, _ = await asyncio.wait({task}, timeout=self._finish_grace)
+            if not finished and await gone():
                 self.cancel(uid)
 
         checker = asyncio.create_task(check(), name=f"gone?{uid}")

@@ -104,19 +104,10 @@ def _event_type(phase: Phase, reason: str) -> str:
 class StatusWriter:
     """Writes one request's status, only when it changes, and the Events that go with it."""
 
-    def __init__(
-        self,
-        kube: Kube,
-        request: Request,
-        *,
-        clock: Clock = utcnow,
-        on_terminal: Callable[[str], None] | None = None,
-    ) -> None:
+    def __init__(self, kube: Kube, request: Request, *, clock: Clock = utcnow) -> None:
         self.kube = kube
         self.request = request
         self.clock = clock
-        self.on_terminal = on_terminal
-        """Called with the uid once a terminal status is written (before its Event is posted)."""
 
     async def write(
         self, situation: Situation, *, guard: bool = False, passed: Sequence[Situation] = (), **facts: Any
@@ -156,8 +147,6 @@ class StatusWriter:
             resource_version=self.request.resource_version if guard else None,
         )
         self.request = Request(body, self.request.spec, new)
-        if situation.terminal and self.on_terminal is not None:
-            self.on_terminal(self.request.uid)
         for step in passed:
             await self._announce(old, step)
         changed = old.phase != new.phase or _reasons(old) != _reasons(new)

@@ -85,6 +85,8 @@ def test_a_rollback_finished_at_the_first_look_is_written_twice_claim_then_outco
         ("Succeeded", True),
     ]
     assert written[1]["operation"]["state"] == "Succeeded"
+    managers = requests_.get("twice")["metadata"]["managedFields"]
+    assert {m["manager"] for m in managers if m.get("subresource") == "status"} == {"rollback-operator"}
     events = requests_.wait_events("twice", 2)
     assert [e.reason for e in events] == ["RollbackTriggered", "RollbackSucceeded"]
 

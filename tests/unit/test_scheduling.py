@@ -1,10 +1,11 @@
-"""The per-target queue: creation order, claims jump the queue, and waiters wake on change."""
+"""The per-target queue (creation order, claims first, waiters wake on change) and the task supervisor."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from rollback_operator.scheduling import QueueEntry, QueueIndex, TargetGate, queue_entry
+from rollback_operator.scheduling import QueueEntry, QueueIndex, Supervisor, TargetGate, queue_entry
 
 
 def _body(name: str, created: str, *, phase: str | None = None, claimed: bool = False) -> dict[str, object]:
@@ -68,3 +69,49 @@ def test_the_queue_index_follows_requests_until_they_finish() -> None:
 
     assert "k" not in queue
     assert len(queue) == 0
+
+
+class Work:
+    """A run that either finishes when told to or runs until cancelled; counts existence checks."""
+
+    def __init__(self) -> None:
+        self.finish = asyncio.Event()
+        self.cancelled = False
+        self.checks = 0
+
+    async def run(self, namespace: str, name: str, body: dict[str, Any] | None) -> None:
+        try:
+            await self.finish.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+    def gone(self, answer: bool) -> Any:
+        async def check() -> bool:
+            self.checks += 1
+            return answer
+
+        return check
+
+
+async def test_a_task_that_ends_by_itself_after_leaving_the_watch_costs_no_check() -> None:
+    work = Work()
+    supervisor = Supervisor(work.run, finish_grace=5)
+    supervisor.ensure("u", "ns", "r")
+    supervisor.cancel_if_gone("u", work.gone(True))
+    work.finish.set()  # the finishing task posts its last Event and ends
+    await asyncio.gather(*supervisor.critical)
+    assert (work.checks, work.cancelled) == (0, False)
+
+
+async def test_a_task_still_running_is_cancelled_only_when_the_request_is_really_gone() -> None:
+    kept, deleted = Work(), Work()
+    for work, answer in ((kept, False), (deleted, True)):
+        supervisor = Supervisor(work.run, finish_grace=0.01)
+        supervisor.ensure("u", "ns", "r")
+        supervisor.cancel_if_gone("u", work.gone(answer))
+        await asyncio.gather(*supervisor.critical)
+        await asyncio.sleep(0)
+    assert (kept.checks, kept.cancelled) == (1, False)
+    assert (deleted.checks, deleted.cancelled) == (1, True)
+    kept.finish.set()

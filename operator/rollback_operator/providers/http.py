@@ -39,7 +39,7 @@ from rollback_operator.errors import (
 )
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-CONNECTIONS = 32
+CONNECTIONS = 8
 """Requests in flight per provider client, each on its own kept-alive connection."""
 USER_AGENT = "rollback-operator/0.1"
 
