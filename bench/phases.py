@@ -27,13 +27,18 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
 
 
-def rollback_arrivals(bench: Bench, since: float) -> dict[str, float]:
-    """Vector environment id → when its first rollback POST since ``since`` reached the sandbox."""
+def rollback_arrivals(bench: Bench, since: float, *, any_call: bool = False) -> dict[str, float]:
+    """Vector environment id → when its first rollback POST since ``since`` reached the sandbox (with
+    ``any_call``: its first request of any kind, e.g. the operator's deployment listing)."""
     first: dict[str, float] = {}
     for moment, path in bench.boxes.arrivals("vector"):
         parts = path.rstrip("/").split("/")
-        if moment >= since and parts[-1] == "rollback":
+        if moment < since:
+            continue
+        if parts[-1] == "rollback":
             first.setdefault(parts[-2], moment)
+        elif any_call and len(parts) >= 2 and parts[-2] != "deployments" and "environments" in parts:
+            first.setdefault(parts[parts.index("environments") + 1], moment)
     return first
 
 
@@ -41,6 +46,9 @@ def rollback_arrivals(bench: Bench, since: float) -> dict[str, float]:
 class Latency:
     received: dict[str, float]
     """Percentiles of create → rollback received by the sandbox (ms)."""
+    first_call: dict[str, float]
+    """Percentiles of create → the subject's first provider request for the target (ms): for the
+    operator its resolving call; for the floor the rollback itself."""
     ready: dict[str, float]
     """Percentiles of create → Ready seen by a watcher (ms)."""
     tally: Tally
@@ -65,8 +73,10 @@ async def latency(bench: Bench, subject: Subject) -> Latency:
     finally:
         subject.stop()
     arrived = rollback_arrivals(bench, since=min(created.values()))
+    first = rollback_arrivals(bench, since=min(created.values()), any_call=True)
     return Latency(
         received=percentiles([arrived[t.rollback_key] - created[n] for n, t in measured.items()]),
+        first_call=percentiles([first[t.rollback_key] - created[n] for n, t in measured.items()]),
         ready=percentiles([tracker.done[n][0] - created[n] for n in measured]),
         tally=tally,
         count=count,

@@ -2,7 +2,7 @@
 
 In the benchmark the sandboxes run in their own process (``python -m bench.sandbox``), so that
 their CPU time never competes with the driver's for one interpreter lock. Each sandbox also
-records the wall-clock arrival time of every API POST (``GET /_bench/arrivals``): latency is
+records the wall-clock arrival time of every API request (``GET /_bench/arrivals``): latency is
 measured up to the moment the rollback reached the provider. ``RemoteSandboxes`` speaks to the
 child over the sandboxes' own control API and offers the methods ``tests.support.scenarios.World``
 uses (``url``, ``read`` with a state that can ``seed``, ``rollbacks``). Used by ``bench.phases``.
@@ -33,13 +33,13 @@ Handler = Callable[[web.Request], Any]
 
 
 def _recorder(arrivals: list[tuple[float, str]]) -> Any:
-    """A middleware noting when each API POST arrived, before anything else happens to it."""
+    """A middleware noting when each API request arrived, before anything else happens to it."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == ARRIVALS:
             return web.json_response(arrivals)
-        if request.method == "POST" and not request.path.startswith("/_sandbox/"):
+        if not request.path.startswith("/_sandbox/"):
             arrivals.append((time.time(), request.path))
         response: web.StreamResponse = await handler(request)
         return response

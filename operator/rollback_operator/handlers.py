@@ -76,6 +76,26 @@ class Runtime:
             self.queue.update(body, self.reconciler.target_key(body))
 
 
+class NoProgress(kopf.ProgressStorage):
+    """A progress storage that keeps nothing: no handler here has progress to keep, and the
+    annotation storage still inspects every event's body."""
+
+    def fetch(self, *, key: Any, body: kopf.Body) -> None:
+        return None
+
+    def store(self, *, key: Any, record: Any, body: kopf.Body, patch: kopf.Patch) -> None:
+        return None
+
+    def purge(self, *, key: Any, body: kopf.Body, patch: kopf.Patch) -> None:
+        return None
+
+    def touch(self, *, body: kopf.Body, patch: kopf.Patch, value: str | None) -> None:
+        return None
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        return essence
+
+
 class NoDiffBase(kopf.DiffBaseStorage):
     """A diff-base storage that keeps nothing: without change handlers nothing reads a diff-base,
     and building one deep-copies every event's body (measured at ~4% of the CPU per rollback)."""
@@ -94,7 +114,7 @@ def _tune(settings: kopf.OperatorSettings) -> None:
     """kopf settings chosen on purpose."""
     settings.peering.standalone = True  # correctness comes from the status claim, not from peering
     settings.persistence.finalizer = f"{GROUP}/finalizer"  # own names, never used: no change handlers
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.progress_storage = NoProgress()
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.watching.field_selectors[GROUP, PLURAL] = UNFINISHED_SELECTOR
     settings.posting.level = logging.WARNING

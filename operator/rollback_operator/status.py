@@ -4,12 +4,13 @@
 a ``Situation`` plus facts into a status merge-patch: it renders the five conditions, sets
 ``observedGeneration``, ``startedAt``/``completedAt``, skips writes that would change nothing,
 guards the write with ``resourceVersion`` (the claim, and every write before a claim), and posts
-an Event when the phase or the Ready reason changes. Used only by ``reconciler.py``.
+(and logs) an Event when the phase or the Ready reason changes. Used only by ``reconciler.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from rollback_operator.conditions import Reason, Situation
 from rollback_operator.models import Phase, RollbackRequestSpec, RollbackRequestStatus
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -159,6 +161,7 @@ class StatusWriter:
         message = situation.message
         if situation.reason == Reason.ROLLBACK_TRIGGERED:
             message = f"{message}; reason: {self.request.spec.reason}"
+        log.info("%s/%s: %s: %s", self.request.namespace, self.request.name, situation.reason, message)
         await self.kube.post_event(
             self.request.body,
             type_=_event_type(situation.phase, situation.reason),

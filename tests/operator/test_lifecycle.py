@@ -159,6 +159,9 @@ def test_metrics_and_json_logs_describe_the_work_done(
         'rollback_provider_requests_total{code="201",operation="rollback",provider="vector"} 1.0' in metrics
     )
     assert 'rollback_requests_in_flight{provider="vector"} 0.0' in metrics
-    lines = [line for line in operator.log_text().splitlines() if line.strip()]
-    assert lines
-    assert all(json.loads(line).get("message") is not None for line in lines)
+    records = [json.loads(line) for line in operator.log_text().splitlines() if line.strip()]
+    assert all(record.get("message") is not None for record in records)
+    transitions = [
+        r["message"] for r in records if r["message"].startswith(f"{requests_.namespace}/measured: ")
+    ]
+    assert [m.split(": ")[1] for m in transitions] == ["RollbackTriggered", "RollbackSucceeded"]
