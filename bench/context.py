@@ -36,6 +36,8 @@ class Sizes:
     latency: int = 200
     warmup: int = 5
     burst: int = 1000
+    rounds: int = 3
+    """Throughput rounds (bare, floor, operator in turn); each subject's median round is reported."""
     per_provider: int = 30
     finished: int = 10_000
     idle_seconds: float = 20.0
@@ -43,7 +45,7 @@ class Sizes:
     @classmethod
     def quick(cls) -> Sizes:
         """Small numbers for trying the benchmark out; not for publishing."""
-        return cls(latency=20, warmup=2, burst=100, per_provider=5, finished=1000, idle_seconds=5.0)
+        return cls(latency=20, warmup=2, burst=100, rounds=1, per_provider=5, finished=1000, idle_seconds=5.0)
 
 
 @dataclass

@@ -91,8 +91,14 @@ def _throughput(r: Results) -> list[str]:
     for label, pick, digits in rows:
         values = [pick(thr[s]) for s in SUBJECTS]
         lines.append(_row(label, *(_n(v, digits) for v in values), _ratio(values[0], values[1])))
-    phases = {s: thr[s].phases for s in SUBJECTS}
-    lines += ["", f"Outcomes: {phases}."]
+    rates = "; ".join(f"{s} " + ", ".join(f"{v:.1f}" for v in r.rates.get(s, [])) for s in SUBJECTS)
+    lines += [
+        "",
+        f"Each subject's median of {r.sizes.rounds} rounds (run in turn); rollbacks per second of every "
+        f"round: {rates}.",
+        "",
+        f"Outcomes (median round): { {s: thr[s].phases for s in SUBJECTS} }.",
+    ]
     return lines
 
 
@@ -218,7 +224,9 @@ METHOD = """\
 - Latency: requests one at a time, each created after the previous one is Ready, after a few warm-up
   requests that are not counted. "Received" is the sandbox's clock when the rollback POST arrived, minus
   the driver's clock before the create call (one machine, one clock).
-- Throughput: all requests created at once (16 in flight), timed from the first create to the last Ready seen.
+- Throughput: all requests created at once (16 in flight), timed from the first create to the last Ready seen;
+  bare floor, floor and operator take turns for several rounds and each one's median round is reported,
+  so that a change in the shared machine's load does not favour one of them.
 - API writes: the API server's own `apiserver_request_total`, read before and after each window (once no write
   has happened for a second), counting PATCH/PUT/POST/DELETE on `rollbackrequests` and
   `rollbackrequests/status` (the driver's creations excluded) and Event creations. Provider calls: the

@@ -27,6 +27,9 @@ class Results:
     sizes: Sizes
     latency: dict[str, Latency] = field(default_factory=dict)
     throughput: dict[str, Throughput] = field(default_factory=dict)
+    """Each subject's median round (by rollbacks per second)."""
+    rates: dict[str, list[float]] = field(default_factory=dict)
+    """Rollbacks per second of every throughput round, per subject, in order."""
     cost: dict[str, Tally] = field(default_factory=dict)
     memory: Memory | None = None
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
