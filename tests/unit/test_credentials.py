@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,7 @@ from rollback_operator.config import Timing
 from rollback_operator.credentials import SecretCache
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, KubernetesUnavailable
 from rollback_operator.jobs import Job, Steps
-from rollback_operator.status import Request, StatusWriter
+from tests.unit import samples
 
 
 @dataclass
@@ -135,22 +134,7 @@ class Adapter:
 
 
 def _job() -> Job:
-    body: dict[str, Any] = {
-        "metadata": {
-            "name": "r",
-            "namespace": "ns",
-            "uid": "u",
-            "resourceVersion": "1",
-            "creationTimestamp": "2026-11-22T10:00:00Z",
-        },
-        "spec": {
-            "reason": "x",
-            "provider": {"vector": {"environmentId": "e"}},
-            "credentialsSecretRef": {"name": "s"},
-        },
-    }
-    writer = StatusWriter(kube=None, request=Request.parse(body))  # type: ignore[arg-type]  # never written
-    return Job(writer, adapter=Adapter(), block=None)  # type: ignore[arg-type]
+    return samples.job(adapter=Adapter())
 
 
 def _steps(store: Secrets) -> Steps:

@@ -9,29 +9,13 @@ import pytest
 from rollback_operator.config import Timing
 from rollback_operator.errors import CredentialsMissing
 from rollback_operator.jobs import GaveUp, Job, Steps
-from rollback_operator.status import Request, StatusWriter
+from tests.unit import samples
 
 CREATED = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
 def _job(turn_at: datetime | None) -> Job:
-    body = {
-        "metadata": {
-            "name": "r",
-            "namespace": "ns",
-            "uid": "u",
-            "resourceVersion": "1",
-            "creationTimestamp": "2026-11-22T10:00:00Z",
-        },
-        "spec": {
-            "reason": "x",
-            "provider": {"vector": {"environmentId": "e"}},
-            "credentialsSecretRef": {"name": "s"},
-            "timeoutSeconds": 60,
-        },
-    }
-    writer = StatusWriter(kube=None, request=Request.parse(body))  # type: ignore[arg-type]  # never written
-    return Job(writer, adapter=None, block=None, turn_at=turn_at)  # type: ignore[arg-type]
+    return samples.job(spec={"timeoutSeconds": 60}, turn_at=turn_at)
 
 
 def _steps(now: datetime) -> Steps:

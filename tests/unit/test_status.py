@@ -10,24 +10,11 @@ from typing import Any
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.models import Operation, Phase
 from rollback_operator.status import Request, StatusWriter
+from tests.unit import samples
 
 
 def _request(uid: str) -> Request:
-    body = {
-        "metadata": {
-            "name": "r",
-            "namespace": "ns",
-            "uid": uid,
-            "resourceVersion": "1",
-            "creationTimestamp": "2026-11-22T10:00:00Z",
-        },
-        "spec": {
-            "reason": "x",
-            "provider": {"vector": {"environmentId": "e"}},
-            "credentialsSecretRef": {"name": "s"},
-        },
-    }
-    return Request.parse(body)
+    return samples.request(uid)
 
 
 def test_the_idempotency_key_is_a_version_4_uuid_stable_per_uid() -> None:
