@@ -2,8 +2,9 @@
 
 Starts its own control plane (etcd + kube-apiserver from .bin/) and the sandboxes in a child
 process, then measures in this order: the cost of a rollback per provider, latency (operator,
-floor), throughput (floor, operator), memory and restart cost (operator). ``--quick`` uses small
-sizes for trying it out and writes nothing unless ``--output`` is given.
+floor), throughput (floor, operator), what one write costs the API server, memory and restart cost
+(operator). ``--quick`` uses small sizes for trying it out and writes nothing unless ``--output``
+is given.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bench.memory import memory
 from bench.procs import Subject
 from bench.report import REPO, Results, table
 from bench.sandbox import RemoteSandboxes
+from bench.writecost import write_cost
 
 DOCUMENT = REPO / "docs" / "performance.md"
 
@@ -61,6 +63,8 @@ async def measure(bench: Bench, operator: Subject, floor: Subject, bare: Subject
     for name, runs in rounds.items():
         results.rates[name] = [run.per_second for run in runs]
         results.throughput[name] = sorted(runs, key=lambda run: run.per_second)[len(runs) // 2]
+    begin("write cost")
+    results.writes = await write_cost(bench, results.throughput["operator"].sample_status)
     begin("memory and restart")
     results.memory = await memory(bench, operator, results.throughput["operator"].sample_status)
     results.load.append(("end", load()))

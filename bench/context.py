@@ -39,13 +39,24 @@ class Sizes:
     rounds: int = 3
     """Throughput rounds (bare, floor, operator in turn); each subject's median round is reported."""
     per_provider: int = 30
+    writes: int = 400
+    """Writes of each kind in the write-cost phase."""
     finished: int = 10_000
     idle_seconds: float = 20.0
 
     @classmethod
     def quick(cls) -> Sizes:
         """Small numbers for trying the benchmark out; not for publishing."""
-        return cls(latency=20, warmup=2, burst=100, rounds=1, per_provider=5, finished=1000, idle_seconds=5.0)
+        return cls(
+            latency=20,
+            warmup=2,
+            burst=100,
+            rounds=1,
+            per_provider=5,
+            writes=50,
+            finished=1000,
+            idle_seconds=5.0,
+        )
 
 
 @dataclass

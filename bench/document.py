@@ -198,13 +198,33 @@ What separates the operator from the floor is work the contract asks for, not wa
   rollback is the watch event (through kopf), one provider read to resolve the target ("create → first
   provider request" above), then the claim: a `resourceVersion`-guarded status write that must be stored
   before the provider is called, so that no crash or second instance can cause a second rollback. One
-  such write costs the API server about as much CPU as the floor's entire path, so the claim alone puts a
-  p50 ratio of 2x out of reach; the rest of the gap is the resolving read and kopf's event handling.
+  such write costs the API server about as much CPU as the floor's entire path (see "What one write
+  costs the API server"), so the claim alone puts a p50 ratio of 2x out of reach; the rest of the gap is
+  the resolving read and kopf's event handling.
 - **Throughput.** Per rollback the operator writes status twice (the claim; then handle and outcome
   together when the rollback has finished at the first look) and posts two Events, and makes three
   provider calls (resolve, trigger, first look); the floor writes once and calls once. On two cores the
-  API server's CPU for those writes (the kube-apiserver row) is the larger part of the difference, the
-  operator's own Python CPU the smaller."""
+  API server's CPU for those writes (the kube-apiserver row; two of the operator's status writes and two
+  Events cost it several times the floor's one small status write) is the larger part of the difference,
+  the operator's own Python CPU the smaller."""
+
+
+def _write_cost(r: Results) -> list[str]:
+    w = r.writes
+    assert w is not None
+    return [
+        f"API server CPU per write ({w.count} writes of each kind to fresh requests nothing watches, "
+        "8 at once):",
+        "",
+        _row("write", "kube-apiserver CPU (ms)"),
+        _row("---", "---"),
+        _row(
+            "a status as the operator writes it (claim or outcome: five conditions, the operation)",
+            _n(w.operator_status_ms, 2),
+        ),
+        _row("a status as the floor writes it (one condition)", _n(w.floor_status_ms, 2)),
+        _row("an Event", _n(w.event_ms, 2)),
+    ]
 
 
 METHOD = """\
@@ -264,6 +284,10 @@ def markdown(r: Results, *, quick: bool) -> str:
         "## API writes and provider calls per successful rollback",
         "",
         *_costs(r),
+        "",
+        "## What one write costs the API server",
+        "",
+        *_write_cost(r),
         "",
         "## Memory and restart cost",
         "",

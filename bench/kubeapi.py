@@ -104,6 +104,10 @@ class Kube:
         """Create a RollbackRequest."""
         return await self._send("POST", requests_path(namespace), json=body)
 
+    async def create_event(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a core/v1 Event."""
+        return await self._send("POST", f"/api/v1/namespaces/{namespace}/events", json=body)
+
     async def get(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._send("GET", requests_path(namespace, name))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.context import Sizes, Tally
 from bench.memory import Memory
 from bench.phases import Latency, Throughput
+from bench.writecost import WriteCost
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,6 +32,7 @@ class Results:
     rates: dict[str, list[float]] = field(default_factory=dict)
     """Rollbacks per second of every throughput round, per subject, in order."""
     cost: dict[str, Tally] = field(default_factory=dict)
+    writes: WriteCost | None = None
     memory: Memory | None = None
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
     """(phase, load averages when it began), plus the end of the run."""
