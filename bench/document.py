@@ -214,7 +214,7 @@ def _write_cost(r: Results) -> list[str]:
     assert w is not None
     return [
         f"API server CPU per write ({w.count} writes of each kind to fresh requests nothing watches, "
-        "8 at once):",
+        "8 at once, in five rounds where the kinds take turns; the median round):",
         "",
         _row("write", "kube-apiserver CPU (ms)"),
         _row("---", "---"),

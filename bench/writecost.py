@@ -2,7 +2,8 @@
 and an Event.
 
 Each kind is written once to each of a few hundred fresh requests that nothing watches, 8 at once,
-and the API server's CPU time (from /proc) is divided by the number of writes. The operator's
+in rounds where the kinds take turns; the API server's CPU time (from /proc) is divided by the number
+of writes and the median round reported. The operator's
 status is the one a request finished in the throughput phase carries; the floor's is
 ``bench.floor``'s. The figures show what limits the ratios to the floor (docs/performance.md).
 Used by ``bench.__main__``.
@@ -11,6 +12,7 @@ Used by ``bench.__main__``.
 from __future__ import annotations
 
 import functools
+import statistics
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,37 +61,50 @@ def _event(namespace: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def write_cost(bench: Bench, operator_status: Mapping[str, Any]) -> WriteCost:
-    """API server CPU milliseconds per write of each kind."""
-    count = bench.sizes.writes
+async def write_cost(bench: Bench, operator_status: Mapping[str, Any], *, rounds: int = 5) -> WriteCost:
+    """API server CPU milliseconds per write of each kind: the median of ``rounds`` rounds in which the
+    kinds take turns (so that the API server's own background work, e.g. its garbage collection
+    after the phases before, does not land on one kind), after one round not counted."""
+    per_round = max(1, bench.sizes.writes // rounds)
     namespace, _ = await bench.setup("writes", {})
     pid = bench.servers["kube-apiserver"]
     kube = bench.kube
-
-    async def per_write(calls: list[Callable[[], Awaitable[object]]]) -> float:
-        before = cpu_seconds(pid)
-        await gather_limited(calls, parallel=8)
-        return (cpu_seconds(pid) - before) * 1000 / count
+    floor_status = _ready_status(1, "rollback 01m82937zfvhs1e1663t5tjnz0 triggered")
 
     async def fresh(stem: str) -> list[dict[str, Any]]:
-        bodies = [manifest(f"{stem}-{i:04d}", PROVIDER, secret=SECRET_NAME) for i in range(count)]
+        bodies = [manifest(f"{stem}-{i:04d}", PROVIDER, secret=SECRET_NAME) for i in range(per_round)]
         return await gather_limited(
             [functools.partial(kube.create, namespace, b) for b in bodies], parallel=8
         )
 
-    operator = [o["metadata"]["name"] for o in await fresh("op")]
-    floor = [o["metadata"]["name"] for o in await fresh("floor")]
-    about = await fresh("ev")
-    floor_status = _ready_status(1, "rollback 01m82937zfvhs1e1663t5tjnz0 triggered")
+    async def per_write(calls: list[Callable[[], Awaitable[object]]]) -> float:
+        before = cpu_seconds(pid)
+        await gather_limited(calls, parallel=8)
+        return (cpu_seconds(pid) - before) * 1000 / len(calls)
+
+    figures: dict[str, list[float]] = {"operator": [], "floor": [], "event": []}
+    for round_ in range(rounds + 1):
+        objects = {kind: await fresh(f"{kind}-{round_}") for kind in figures}
+        names = {kind: [o["metadata"]["name"] for o in objs] for kind, objs in objects.items()}
+        calls = {
+            "operator": [
+                functools.partial(kube.patch_status, namespace, n, operator_status) for n in names["operator"]
+            ],
+            "floor": [
+                functools.partial(kube.patch_status, namespace, n, floor_status) for n in names["floor"]
+            ],
+            "event": [
+                functools.partial(kube.create_event, namespace, _event(namespace, o))
+                for o in objects["event"]
+            ],
+        }
+        for kind in figures:
+            figure = await per_write(calls[kind])
+            if round_:  # the first round only warms up
+                figures[kind].append(figure)
     return WriteCost(
-        count=count,
-        operator_status_ms=await per_write(
-            [functools.partial(kube.patch_status, namespace, n, operator_status) for n in operator]
-        ),
-        floor_status_ms=await per_write(
-            [functools.partial(kube.patch_status, namespace, n, floor_status) for n in floor]
-        ),
-        event_ms=await per_write(
-            [functools.partial(kube.create_event, namespace, _event(namespace, o)) for o in about]
-        ),
+        count=per_round * rounds,
+        operator_status_ms=statistics.median(figures["operator"]),
+        floor_status_ms=statistics.median(figures["floor"]),
+        event_ms=statistics.median(figures["event"]),
     )
