@@ -213,8 +213,8 @@ def _write_cost(r: Results) -> list[str]:
     w = r.writes
     assert w is not None
     return [
-        f"API server CPU per write ({w.count} writes of each kind to fresh requests nothing watches, "
-        "8 at once, in five rounds where the kinds take turns; the median round):",
+        f"API server CPU per write ({w.count} writes of each kind, 8 at once, to fresh requests nothing "
+        "watches, each written once before the timed pass):",
         "",
         _row("write", "kube-apiserver CPU (ms)"),
         _row("---", "---"),

@@ -1,9 +1,8 @@
 """What one write costs the API server: a status as the operator writes it, as the floor writes it,
 and an Event.
 
-Each kind is written once to each of a few hundred fresh requests that nothing watches, 8 at once,
-in rounds where the kinds take turns; the API server's CPU time (from /proc) is divided by the number
-of writes and the median round reported. The operator's
+Each kind is written to a few hundred fresh requests that nothing watches, 8 at once, and the API
+server's CPU time (from /proc) is divided by the number of writes. The operator's
 status is the one a request finished in the throughput phase carries; the floor's is
 ``bench.floor``'s. The figures show what limits the ratios to the floor (docs/performance.md).
 Used by ``bench.__main__``.
@@ -12,7 +11,6 @@ Used by ``bench.__main__``.
 from __future__ import annotations
 
 import functools
-import statistics
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,50 +59,38 @@ def _event(namespace: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def write_cost(bench: Bench, operator_status: Mapping[str, Any], *, rounds: int = 5) -> WriteCost:
-    """API server CPU milliseconds per write of each kind: the median of ``rounds`` rounds in which the
-    kinds take turns (so that the API server's own background work, e.g. its garbage collection
-    after the phases before, does not land on one kind), after one round not counted."""
-    per_round = max(1, bench.sizes.writes // rounds)
+async def write_cost(bench: Bench, operator_status: Mapping[str, Any]) -> WriteCost:
+    """API server CPU milliseconds per write of each kind.
+
+    Each kind gets its own fresh requests and writes every one twice, timing only the second pass:
+    the first pays for the garbage the creations left (the API server collects it while it works),
+    as in the steady state of a long run. Each write changes the status, so none is a no-op.
+    """
+    count = bench.sizes.writes
     namespace, _ = await bench.setup("writes", {})
     pid = bench.servers["kube-apiserver"]
     kube = bench.kube
-    floor_status = _ready_status(1, "rollback 01m82937zfvhs1e1663t5tjnz0 triggered")
 
-    async def fresh(stem: str) -> list[dict[str, Any]]:
-        bodies = [manifest(f"{stem}-{i:04d}", PROVIDER, secret=SECRET_NAME) for i in range(per_round)]
-        return await gather_limited(
+    def status(kind: str, n: int) -> dict[str, Any]:
+        message = f"rollback 01m82937zfvhs1e1663t5tjnz{n} triggered"
+        if kind == "floor":
+            return _ready_status(1, message)
+        return {**operator_status, "message": message}
+
+    def calls(kind: str, objects: list[dict[str, Any]], n: int) -> list[Callable[[], Awaitable[object]]]:
+        if kind == "event":
+            return [functools.partial(kube.create_event, namespace, _event(namespace, o)) for o in objects]
+        names = [o["metadata"]["name"] for o in objects]
+        return [functools.partial(kube.patch_status, namespace, name, status(kind, n)) for name in names]
+
+    figures: dict[str, float] = {}
+    for kind in ("operator", "floor", "event"):
+        bodies = [manifest(f"{kind}-{i:04d}", PROVIDER, secret=SECRET_NAME) for i in range(count)]
+        objects = await gather_limited(
             [functools.partial(kube.create, namespace, b) for b in bodies], parallel=8
         )
-
-    async def per_write(calls: list[Callable[[], Awaitable[object]]]) -> float:
+        await gather_limited(calls(kind, objects, 0), parallel=8)
         before = cpu_seconds(pid)
-        await gather_limited(calls, parallel=8)
-        return (cpu_seconds(pid) - before) * 1000 / len(calls)
-
-    figures: dict[str, list[float]] = {"operator": [], "floor": [], "event": []}
-    for round_ in range(rounds + 1):
-        objects = {kind: await fresh(f"{kind}-{round_}") for kind in figures}
-        names = {kind: [o["metadata"]["name"] for o in objs] for kind, objs in objects.items()}
-        calls = {
-            "operator": [
-                functools.partial(kube.patch_status, namespace, n, operator_status) for n in names["operator"]
-            ],
-            "floor": [
-                functools.partial(kube.patch_status, namespace, n, floor_status) for n in names["floor"]
-            ],
-            "event": [
-                functools.partial(kube.create_event, namespace, _event(namespace, o))
-                for o in objects["event"]
-            ],
-        }
-        for kind in figures:
-            figure = await per_write(calls[kind])
-            if round_:  # the first round only warms up
-                figures[kind].append(figure)
-    return WriteCost(
-        count=per_round * rounds,
-        operator_status_ms=statistics.median(figures["operator"]),
-        floor_status_ms=statistics.median(figures["floor"]),
-        event_ms=statistics.median(figures["event"]),
-    )
+        await gather_limited(calls(kind, objects, 1), parallel=8)
+        figures[kind] = (cpu_seconds(pid) - before) * 1000 / count
+    return WriteCost(count, figures["operator"], figures["floor"], figures["event"])
