@@ -41,7 +41,9 @@ def _say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-async def measure(bench: Bench, operator: Subject, floor: Subject, bare: Subject) -> Results:
+async def measure(
+    bench: Bench, operator: Subject, floor: Subject, claiming: Subject, bare: Subject
+) -> Results:
     """Every phase, in order; the load average is noted as each begins."""
     results = Results(bench.sizes)
 
@@ -52,12 +54,12 @@ async def measure(bench: Bench, operator: Subject, floor: Subject, bare: Subject
     for provider in ("facets", "vector", "yandex"):
         begin(f"cost {provider}")
         results.cost[provider] = await phases.cost(bench, operator, provider)
-    for subject in (operator, floor, bare):
+    for subject in (operator, floor, claiming, bare):
         begin(f"latency {subject.name}")
         results.latency[subject.name] = await phases.latency(bench, subject)
     rounds: dict[str, list[phases.Throughput]] = {}
     for round_ in range(1, bench.sizes.rounds + 1):  # in turn, so that load changes hit all alike
-        for subject in (bare, floor, operator):
+        for subject in (bare, floor, claiming, operator):
             begin(f"throughput {subject.name} {round_}")
             rounds.setdefault(subject.name, []).append(await phases.throughput(bench, subject))
     for name, runs in rounds.items():
@@ -84,10 +86,11 @@ async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
     allowed = [arg for url in boxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
     operator = Subject("operator", env, workdir, extra_args=allowed)
     floor, bare = Subject("floor", env, workdir), Subject("bare", env, workdir, extra_args=["--bare"])
+    claiming = Subject("claiming", env, workdir, extra_args=["--claim"])
     try:
-        return await measure(Bench(kube, boxes, sizes, servers(plane)), operator, floor, bare)
+        return await measure(Bench(kube, boxes, sizes, servers(plane)), operator, floor, claiming, bare)
     finally:
-        for subject in (operator, floor, bare):
+        for subject in (operator, floor, claiming, bare):
             subject.stop()
         await kube.aclose()
         boxes.stop()

@@ -2,17 +2,20 @@
 
 A plain async watcher over one namespace. For each new RollbackRequest (no phase yet) it sends
 one rollback POST to the Vector API named in the spec and then writes status once (``Ready=True``).
-Nothing else: no target resolution, no claim, no polling, no Events, no retries, no Secret read
-(the token comes from the environment). It shares the operator's control plane and sandbox in the
-same benchmark run, so every operator figure is also a ratio to this one.
+Nothing else: no target resolution, no claim (unless ``--claim``), no polling, no Events, no
+retries, no Secret read (the token comes from the environment). It shares the operator's control
+plane and sandbox in the same benchmark run, so every operator figure is also a ratio to this one.
 
 By default it uses the operator's own client libraries for each concern, so that the ratio
 measures what the operator does rather than which library it uses: a raw aiohttp watch (as kopf
 watches), ``kubernetes_asyncio`` for the status write (as ``kube.KubeAPI``) and ``httpx`` for the
 provider (as ``providers.http``). ``--bare`` uses aiohttp for everything: the cheapest Python
-stack there is, for scale.
+stack there is, for scale. ``--claim`` first writes a claim (a status write guarded by the
+request's ``resourceVersion``, as the operator's) and only then sends the rollback: the least an
+operator that promises exactly-once must do, for comparison.
 
-    BENCH_VECTOR_TOKEN=... python -m bench.floor --kubeconfig PATH --namespace NS --ready-file PATH [--bare]
+    BENCH_VECTOR_TOKEN=... python -m bench.floor --kubeconfig PATH --namespace NS --ready-file PATH \
+        [--bare] [--claim]
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ IN_FLIGHT = 32
 """Requests handled at once (as many connections to each server)."""
 MERGE = "application/merge-patch+json"
 Post = Callable[[str], Awaitable[str]]
-Write = Callable[[str, str, dict[str, Any]], Awaitable[object]]
+Write = Callable[[str, str, dict[str, Any], str | None], Awaitable[object]]
+"""namespace, name, status, and the resourceVersion that must still be current (None: unguarded)."""
 
 
 def _ready_status(generation: int, message: str) -> dict[str, Any]:
@@ -50,11 +54,17 @@ def _ready_status(generation: int, message: str) -> dict[str, Any]:
     return {"phase": "Succeeded", "observedGeneration": generation, "message": message, "conditions": [ready]}
 
 
+def _claim_status(generation: int, key: str) -> dict[str, Any]:
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    operation = {"claimedAt": now, "idempotencyKey": key}
+    return {"phase": "InProgress", "observedGeneration": generation, "operation": operation}
+
+
 class Floor:
     """Rolls back once per new request and writes status once."""
 
-    def __init__(self, kube: Kube, namespace: str, *, post: Post, write: Write) -> None:
-        self.kube, self.namespace, self.post, self.write = kube, namespace, post, write
+    def __init__(self, kube: Kube, namespace: str, *, post: Post, write: Write, claim: bool = False) -> None:
+        self.kube, self.namespace, self.post, self.write, self.claim = kube, namespace, post, write, claim
         self.seen: set[str] = set()
         self.slots = asyncio.Semaphore(IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -72,11 +82,15 @@ class Floor:
     async def handle(self, obj: dict[str, Any]) -> None:
         async with self.slots:
             block = obj["spec"]["provider"]["vector"]
+            meta = obj["metadata"]
+            if self.claim:
+                claim = _claim_status(meta["generation"], meta["uid"])
+                await self.write(self.namespace, meta["name"], claim, meta["resourceVersion"])
             deployment = await self.post(
                 f"{block['apiURL']}/api/v1/vector/environments/{block['environmentId']}/rollback"
             )
-            status = _ready_status(obj["metadata"]["generation"], f"rollback {deployment} triggered")
-            await self.write(self.namespace, obj["metadata"]["name"], status)
+            status = _ready_status(meta["generation"], f"rollback {deployment} triggered")
+            await self.write(self.namespace, meta["name"], status, None)
 
     async def run(self, ready_file: Path) -> None:
         """Follow the namespace forever; ``ready_file`` appears once the first list was read."""
@@ -106,9 +120,12 @@ async def operator_stack(kubeconfig: Path, token: str) -> AsyncIterator[tuple[Po
             response.raise_for_status()
             return str(response.json()["data"]["id"])
 
-        async def write(namespace: str, name: str, status: dict[str, Any]) -> object:
+        async def write(namespace: str, name: str, status: dict[str, Any], version: str | None) -> object:
+            body: dict[str, Any] = {"status": status}
+            if version is not None:
+                body["metadata"] = {"resourceVersion": version}
             return await custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, name, {"status": status}, _content_type=MERGE
+                GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE
             )
 
         yield post, write
@@ -134,7 +151,7 @@ async def main(args: argparse.Namespace) -> None:
     token = os.environ["BENCH_VECTOR_TOKEN"]
     stack = bare_stack(kube, token) if args.bare else operator_stack(args.kubeconfig, token)
     async with stack as (post, write):
-        await Floor(kube, args.namespace, post=post, write=write).run(args.ready_file)
+        await Floor(kube, args.namespace, post=post, write=write, claim=args.claim).run(args.ready_file)
 
 
 if __name__ == "__main__":
@@ -143,4 +160,5 @@ if __name__ == "__main__":
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--bare", action="store_true", help="aiohttp for every call")
+    parser.add_argument("--claim", action="store_true", help="a guarded claim write before the rollback")
     asyncio.run(main(parser.parse_args()))

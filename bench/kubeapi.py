@@ -111,10 +111,15 @@ class Kube:
     async def get(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._send("GET", requests_path(namespace, name))
 
-    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``status`` into the status subresource."""
+    async def patch_status(
+        self, namespace: str, name: str, status: Mapping[str, Any], version: str | None = None
+    ) -> dict[str, Any]:
+        """Merge ``status`` into the status subresource (guarded by ``version`` when given)."""
         path = requests_path(namespace, name, status=True)
-        return await self._send("PATCH", path, data=json.dumps({"status": status}), headers=MERGE)
+        body: dict[str, Any] = {"status": status}
+        if version is not None:
+            body["metadata"] = {"resourceVersion": version}
+        return await self._send("PATCH", path, data=json.dumps(body), headers=MERGE)
 
     async def list(self, namespace: str, *, only: str | None = None) -> tuple[list[dict[str, Any]], str]:
         """Every RollbackRequest of the namespace (or just the one named ``only``) and the list's version."""

@@ -156,11 +156,12 @@ def commit() -> str:
 def table(r: Results) -> str:
     """The console summary: operator, floors, ratio, then the targets."""
     lat, thr = r.latency, r.throughput
-    subjects = ("operator", "floor", "bare")
-    rows: list[tuple[str, ...]] = [("figure", *subjects, "operator/floor")]
+    subjects = ("operator", "floor", "claiming", "bare")
+    rows: list[tuple[str, ...]] = [("figure", *subjects, "operator/floor", "operator/claiming")]
 
     def add(label: str, values: list[float], digits: int = 1) -> None:
-        rows.append((label, *(_fmt(v, digits) for v in values), f"{values[0] / values[1]:.2f}x"))
+        ratios = f"{values[0] / values[1]:.2f}x", f"{values[0] / values[2]:.2f}x"
+        rows.append((label, *(_fmt(v, digits) for v in values), *ratios))
 
     for p in ("p50", "p95", "p99"):
         add(f"latency create→received {p} (ms)", [lat[s].received[p] for s in subjects])
