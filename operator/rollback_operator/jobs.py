@@ -2,8 +2,7 @@
 
 ``Steps`` runs provider calls with the request's credentials, retries transient failures until the
 request's deadline, retries Kubernetes writes while the API server is away, and writes terminal
-situations. Used by
-``reconciler.py`` (claim, trigger, recover) and ``observing.py`` (polling).
+situations. Used by ``reconciler.py`` (claim, trigger, recover) and ``observing.py`` (polling).
 """
 
 from __future__ import annotations
