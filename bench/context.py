@@ -53,7 +53,7 @@ class Sizes:
             burst=100,
             rounds=1,
             per_provider=5,
-            writes=50,
+            writes=100,
             finished=1000,
             idle_seconds=5.0,
         )

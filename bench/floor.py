@@ -41,7 +41,8 @@ Write = Callable[[str, str, dict[str, Any], str | None], Awaitable[object]]
 """namespace, name, status, and the resourceVersion that must still be current (None: unguarded)."""
 
 
-def _ready_status(generation: int, message: str) -> dict[str, Any]:
+def ready_status(generation: int, message: str) -> dict[str, Any]:
+    """The floor's one status write: Succeeded, with a single Ready condition."""
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     ready = {
         "type": "Ready",
@@ -89,7 +90,7 @@ class Floor:
             deployment = await self.post(
                 f"{block['apiURL']}/api/v1/vector/environments/{block['environmentId']}/rollback"
             )
-            status = _ready_status(meta["generation"], f"rollback {deployment} triggered")
+            status = ready_status(meta["generation"], f"rollback {deployment} triggered")
             await self.write(self.namespace, meta["name"], status, None)
 
     async def run(self, ready_file: Path) -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from tests.support.rollbacks import manifest
 
 from bench.context import Bench, gather_limited
-from bench.floor import _ready_status
+from bench.floor import ready_status
 from bench.procs import cpu_seconds
+from rollback_operator.kube import event_body
 
 PROVIDER = {"vector": {"environmentId": "unused", "apiURL": "http://127.0.0.1:9"}}
 """A valid spec; no subject runs during this phase, so nothing is ever sent to it."""
@@ -35,28 +35,17 @@ class WriteCost:
     event_ms: float
 
 
-def _event(namespace: str, obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An Event about ``obj`` shaped like the operator's (``kube.KubeAPI.post_event``)."""
-    meta, now = obj["metadata"], datetime.now(UTC).isoformat()
-    return {
-        "metadata": {"generateName": f"{meta['name']}.", "namespace": namespace},
-        "involvedObject": {
-            "apiVersion": obj["apiVersion"],
-            "kind": obj["kind"],
-            "name": meta["name"],
-            "namespace": namespace,
-            "uid": meta["uid"],
-        },
-        "type": "Normal",
-        "reason": "RollbackSucceeded",
-        "message": "rolled back to 010000000000000000000000z9",
-        "source": {"component": "rollback-operator"},
-        "reportingComponent": "rollback-operator",
-        "reportingInstance": "bench",
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-    }
+def _event(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The Event the operator posts when a rollback succeeds, about ``obj``."""
+    message = "rolled back to 010000000000000000000000z9"
+    return event_body(
+        obj,
+        type_="Normal",
+        reason="RollbackSucceeded",
+        message=message,
+        component="rollback-operator",
+        instance="bench",
+    )
 
 
 async def write_cost(bench: Bench, operator_status: Mapping[str, Any]) -> WriteCost:
@@ -74,12 +63,12 @@ async def write_cost(bench: Bench, operator_status: Mapping[str, Any]) -> WriteC
     def status(kind: str, n: int) -> dict[str, Any]:
         message = f"rollback 01m82937zfvhs1e1663t5tjnz{n} triggered"
         if kind == "floor":
-            return _ready_status(1, message)
+            return ready_status(1, message)
         return {**operator_status, "message": message}
 
     def calls(kind: str, objects: list[dict[str, Any]], n: int) -> list[Callable[[], Awaitable[object]]]:
         if kind == "event":
-            return [functools.partial(kube.create_event, namespace, _event(namespace, o)) for o in objects]
+            return [functools.partial(kube.create_event, namespace, _event(o)) for o in objects]
         names = [o["metadata"]["name"] for o in objects]
         return [functools.partial(kube.patch_status, namespace, name, status(kind, n)) for name in names]
 

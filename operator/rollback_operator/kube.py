@@ -153,28 +153,38 @@ class KubeAPI:
     async def post_event(self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
         """Post a core/v1 Event about ``obj``; failures are logged, never raised (events are advisory)."""
         meta = obj["metadata"]
-        now = datetime.now(UTC)
-        event = {
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-            "involvedObject": {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": KIND,
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "uid": meta["uid"],
-            },
-            "type": type_,
-            "reason": reason,
-            "message": message[:1024],
-            "source": {"component": self.component},
-            "reportingComponent": self.component,
-            "reportingInstance": self.instance[:128],
-            "firstTimestamp": now.isoformat(),
-            "lastTimestamp": now.isoformat(),
-            "count": 1,
-        }
+        event = event_body(
+            obj, type_=type_, reason=reason, message=message, component=self.component, instance=self.instance
+        )
         call = self._core.create_namespaced_event(meta["namespace"], event, _preload_content=False)
         try:
             await _answer(call, f"post Event {reason}")
         except (KubernetesUnavailable, Conflict, Gone) as exc:
             log.warning("could not post event %s for %s/%s: %s", reason, meta["namespace"], meta["name"], exc)
+
+
+def event_body(
+    obj: Mapping[str, Any], *, type_: str, reason: str, message: str, component: str, instance: str
+) -> dict[str, Any]:
+    """The core/v1 Event the operator posts about the RollbackRequest ``obj``."""
+    meta = obj["metadata"]
+    now = datetime.now(UTC).isoformat()
+    return {
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": KIND,
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+        },
+        "type": type_,
+        "reason": reason,
+        "message": message[:1024],
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": instance[:128],
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }

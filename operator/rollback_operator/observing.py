@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.config import backoff
@@ -25,11 +25,14 @@ FIRST_LOOK_SECONDS = 1.0
 """How long the first poll after a trigger may take; the handle is written without it after that."""
 
 
+def _poll(job: Job, steps: Steps, handle: Handle) -> Awaitable[Progress]:
+    return steps.authorized(job, lambda c: job.adapter.poll(job.block, c, handle))
+
+
 async def first_look(job: Job, steps: Steps, handle: Handle) -> Progress | None:
     """One quick poll of a just-triggered rollback; None if it failed or took too long."""
-    call = steps.authorized(job, lambda c: job.adapter.poll(job.block, c, handle))
     try:
-        return await asyncio.wait_for(call, FIRST_LOOK_SECONDS)
+        return await asyncio.wait_for(_poll(job, steps, handle), FIRST_LOOK_SECONDS)
     except (RollbackError, TimeoutError) as err:
         log.info("%s: first look at %s failed (%s); recording it and polling on", job.label, handle.id, err)
         return None
@@ -48,7 +51,7 @@ async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
     while True:
         if not looked:
             try:
-                progress = await steps.authorized(job, lambda c: job.adapter.poll(job.block, c, handle))
+                progress = await _poll(job, steps, handle)
             except TransientError as err:
                 log.info("%s: polling %s failed (%s); retrying", job.label, op.id, err)
             else:

@@ -8,66 +8,21 @@ way a request ends.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.models import Operation, OperationState, Phase
 from rollback_operator.status import Request, StatusWriter
+from tests.support.memory import MemoryKube, fresh
 
 Step = tuple[Situation, dict[str, Any]]
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-class _Memory:
-    """The one object, kept in memory; status patches merge like the API server's merge-patch."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-
-    async def get(self, namespace: str, name: str) -> dict[str, Any]:
-        return copy.deepcopy(self.body)
-
-    async def patch_status(
-        self, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str | None = None
-    ) -> dict[str, Any]:
-        self.body["status"] = {**(self.body.get("status") or {}), **status}
-        self.body["metadata"]["resourceVersion"] = str(int(self.body["metadata"]["resourceVersion"]) + 1)
-        return copy.deepcopy(self.body)
-
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
-        return None
-
-    async def post_event(self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
-        return None
-
-
-def fresh(generation: int = 1) -> dict[str, Any]:
-    """A request as created, before the operator wrote anything."""
-    return {
-        "apiVersion": "rollback.dev/v1alpha1",
-        "kind": "RollbackRequest",
-        "metadata": {
-            "name": "api-after-bad-release",
-            "namespace": "payments",
-            "uid": "0b7f",
-            "generation": generation,
-            "resourceVersion": "100",
-            "creationTimestamp": "2026-11-22T09:59:59Z",
-        },
-        "spec": {
-            "reason": "5xx spike",
-            "provider": {"vector": {"environmentId": "01jfgxk4"}},
-            "credentialsSecretRef": {"name": "vector-credentials"},
-        },
-    }
-
-
 async def written(*steps: Step, generation: int = 1) -> dict[str, Any]:
     """The object after the operator's StatusWriter wrote each step in turn."""
-    memory = _Memory(fresh(generation))
+    memory = MemoryKube(fresh(generation))
     writer = StatusWriter(memory, Request.parse(memory.body), clock=lambda: NOW)
     for situation, facts in steps:
         await writer.write(situation, **facts)

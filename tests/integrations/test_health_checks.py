@@ -16,9 +16,9 @@ import yaml
 from rollback_operator.sandbox.serve import Sandboxes
 from tests.integrations.argocd import SCRIPT, ArgoHealth
 from tests.integrations.kstatus import kstatus
-from tests.integrations.recording import record
 from tests.integrations.samples import SITUATIONS, fresh, written
 from tests.support.operator import OperatorProcess
+from tests.support.recording import record
 from tests.support.rollbacks import Requests, manifest
 from tests.support.scenarios import World
 

@@ -14,6 +14,7 @@ import pytest
 from rollback_operator.sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess
+from tests.support.recording import record
 from tests.support.rollbacks import Requests, condition, manifest
 from tests.support.scenarios import Scenario, World
 
@@ -74,10 +75,10 @@ def test_a_rollback_finished_at_the_first_look_is_written_twice_claim_then_outco
 ) -> None:
     scenario = _target(sandboxes, provider)  # the sandboxes finish rollbacks at once
     requests_.secret("twice-creds", scenario.secret)
-    created = requests_.create(manifest("twice", scenario.provider, secret="twice-creds"))
-    requests_.wait_terminal("twice")
+    body = manifest("twice", scenario.provider, secret="twice-creds")
 
-    written = requests_.history("twice", since=created["metadata"]["resourceVersion"])
+    versions = record(requests_, "twice", lambda: requests_.create(body))
+    written = [v["status"] for v in versions[1:]]  # every version after the one created
 
     # the claim (no handle yet), then handle and outcome in one write: no write for the trigger alone
     assert [(s["phase"], "id" in s["operation"]) for s in written] == [

@@ -65,27 +65,6 @@ class Requests:
         """The current status (empty dict before the operator wrote any)."""
         return dict(self.get(name).get("status") or {})
 
-    def history(self, name: str, since: str) -> list[dict[str, Any]]:
-        """Every status the API server stored for ``name`` after resourceVersion ``since``, up to the
-        first terminal one (replayed from the API server's watch cache, so nothing is missed)."""
-        statuses: list[dict[str, Any]] = []
-        stream = kubernetes.watch.Watch().stream(
-            self.custom.list_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            self.namespace,
-            PLURAL,
-            field_selector=f"metadata.name={name}",
-            resource_version=since,
-            timeout_seconds=5,
-        )
-        for event in stream:
-            if event["type"] == "MODIFIED":
-                statuses.append(dict(event["object"].get("status") or {}))
-                if statuses[-1].get("phase") in ("Succeeded", "Failed", "Unknown"):
-                    break
-        return statuses
-
     def wait(
         self,
         name: str,

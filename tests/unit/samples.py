@@ -1,4 +1,4 @@
-"""A minimal RollbackRequest as the reconciler's unit tests see it (a Vector target, one Secret)."""
+"""The request the reconciler's unit tests use: ``tests.support.memory.fresh()``, parsed."""
 
 from __future__ import annotations
 
@@ -6,26 +6,12 @@ from typing import Any
 
 from rollback_operator.jobs import Job
 from rollback_operator.status import Request, StatusWriter
+from tests.support.memory import fresh
 
 
-def request(uid: str = "u", **spec: Any) -> Request:
-    """A parsed request named ns/r with ``uid``; ``spec`` adds or overrides spec fields."""
-    body = {
-        "metadata": {
-            "name": "r",
-            "namespace": "ns",
-            "uid": uid,
-            "resourceVersion": "1",
-            "creationTimestamp": "2026-11-22T10:00:00Z",
-        },
-        "spec": {
-            "reason": "x",
-            "provider": {"vector": {"environmentId": "e"}},
-            "credentialsSecretRef": {"name": "s"},
-            **spec,
-        },
-    }
-    return Request.parse(body)
+def request(uid: str = "0b7f", **spec: Any) -> Request:
+    """The parsed request with ``uid``; ``spec`` adds or overrides spec fields."""
+    return Request.parse(fresh(uid=uid, **spec))
 
 
 def job(adapter: Any = None, *, spec: dict[str, Any] | None = None, **fields: Any) -> Job:

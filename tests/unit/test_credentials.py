@@ -133,6 +133,11 @@ class Adapter:
         return "done"
 
 
+REQUEST = samples.request()
+SECRET = (REQUEST.namespace, REQUEST.spec.credentials_secret_ref.name)
+"""The Secret the sample request names."""
+
+
 def _job() -> Job:
     return samples.job(adapter=Adapter())
 
@@ -145,16 +150,16 @@ def _steps(store: Secrets) -> Steps:
 async def test_a_rotated_secret_is_read_again_before_a_reused_value_fails_the_call(
     stale: dict[str, str],
 ) -> None:
-    store = Secrets({("ns", "s"): stale})
+    store = Secrets({SECRET: stale})
     steps, job = _steps(store), _job()
     with pytest.raises((CredentialsInvalid, CredentialsMissing)):
         await steps.authorized(job, job.adapter.call)  # type: ignore[attr-defined]
-    store.values[("ns", "s")] = {"token": "good"}  # fixed; the failed value is not kept
+    store.values[SECRET] = {"token": "good"}  # fixed; the failed value is not kept
     assert await steps.authorized(job, job.adapter.call) == "done"  # type: ignore[attr-defined]
 
 
 async def test_a_401_with_a_reused_value_is_retried_once_with_a_fresh_read() -> None:
-    store = Secrets({("ns", "s"): {"token": "good"}})
+    store = Secrets({SECRET: {"token": "good"}})
     steps, job = _steps(store), _job()
     assert await steps.authorized(job, job.adapter.call) == "done"  # type: ignore[attr-defined]
     calls: list[str] = []
@@ -170,7 +175,7 @@ async def test_a_401_with_a_reused_value_is_retried_once_with_a_fresh_read() -> 
 
 
 async def test_a_401_with_a_fresh_value_fails_at_once() -> None:
-    store = Secrets({("ns", "s"): {"token": "revoked"}})
+    store = Secrets({SECRET: {"token": "revoked"}})
     steps, job = _steps(store), _job()
     with pytest.raises(CredentialsInvalid):
         await steps.authorized(job, job.adapter.call)  # type: ignore[attr-defined]

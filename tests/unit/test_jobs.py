@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from rollback_operator.errors import CredentialsMissing
 from rollback_operator.jobs import GaveUp, Job, Steps
 from tests.unit import samples
 
-CREATED = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+CREATED = samples.request().created
 
 
 def _job(turn_at: datetime | None) -> Job:

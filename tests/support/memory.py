@@ -1,0 +1,63 @@
+"""One RollbackRequest kept in memory, for tests of the status writer without an API server.
+
+``fresh()`` is a request as created, before the operator wrote anything. ``MemoryKube`` offers what
+``status.StatusWriter`` needs of the Kubernetes API over that one object: status patches merge like
+the API server's merge-patch and bump ``resourceVersion``; each patch (with the resourceVersion
+that guarded it, if any) and each Event's reason is recorded for the test to inspect.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+
+def fresh(generation: int = 1, *, uid: str = "0b7f", **spec: Any) -> dict[str, Any]:
+    """A request as created; ``spec`` adds or overrides spec fields (camelCase, as on the wire)."""
+    return {
+        "apiVersion": "rollback.dev/v1alpha1",
+        "kind": "RollbackRequest",
+        "metadata": {
+            "name": "api-after-bad-release",
+            "namespace": "payments",
+            "uid": uid,
+            "generation": generation,
+            "resourceVersion": "100",
+            "creationTimestamp": "2026-11-22T09:59:59Z",
+        },
+        "spec": {
+            "reason": "5xx spike",
+            "provider": {"vector": {"environmentId": "01jfgxk4"}},
+            "credentialsSecretRef": {"name": "vector-credentials"},
+            **spec,
+        },
+    }
+
+
+class MemoryKube:
+    """The one object, kept in memory, with every status patch and Event recorded."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.patches: list[tuple[dict[str, Any], str | None]] = []
+        """(status patch, the resourceVersion it was guarded by or None), in order."""
+        self.events: list[str] = []
+        """The reason of every Event posted, in order."""
+
+    async def get(self, namespace: str, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.body)
+
+    async def patch_status(
+        self, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        self.patches.append((dict(status), resource_version))
+        self.body["status"] = {**(self.body.get("status") or {}), **status}
+        self.body["metadata"]["resourceVersion"] = str(int(self.body["metadata"]["resourceVersion"]) + 1)
+        return copy.deepcopy(self.body)
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        return None
+
+    async def post_event(self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
+        self.events.append(reason)
