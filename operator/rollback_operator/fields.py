@@ -48,21 +48,35 @@ URL_RULE = (
 )
 
 
+USERINFO_MESSAGE = "must not carry a user name or password: credentials come from the Secret"
+USERINFO_RULE = r"!self.matches(r'^[A-Za-z][-+.A-Za-z0-9]*://[^/?#]*@')"
+"""No ``user:password@`` before the host: a spec is readable by everyone who can list requests."""
+PORT_MESSAGE = "the port must be between 1 and 65535"
+PORT_RULE = (
+    "!isURL(self) || url(self).getPort() == '' "
+    "|| (int(url(self).getPort()) >= 1 && int(url(self).getPort()) <= 65535)"
+)
+
+
 def check_url(value: str) -> str:
-    """Accept https URLs with a host, and http only to loopback hosts (``URL_RULE`` in Python).
+    """Accept https URLs with a host, and http only to loopback hosts (the three URL rules in Python).
 
     Go's URL parser behind ``isURL`` also refuses a few malformed https URLs (a space or '#' in the
     host, a non-numeric port) that this check lets through: erring that way round means every spec
     the API server admits still parses here.
     """
-    if re.fullmatch(LOOPBACK_HTTP, value):
-        return value
     try:
         parts = urlsplit(value)
-        if parts.scheme == "https" and parts.hostname:
-            return value
-    except ValueError as exc:  # e.g. an unbalanced '[' in the host
-        raise ValueError(URL_MESSAGE) from exc
+        port = parts.port
+    except ValueError as exc:  # e.g. an unbalanced '[' in the host, a port above 65535
+        message = PORT_MESSAGE if "out of range" in str(exc) else URL_MESSAGE
+        raise ValueError(message) from exc
+    if "@" in parts.netloc:
+        raise ValueError(USERINFO_MESSAGE)
+    if port == 0:
+        raise ValueError(PORT_MESSAGE)
+    if re.fullmatch(LOOPBACK_HTTP, value) or (parts.scheme == "https" and parts.hostname):
+        return value
     raise ValueError(URL_MESSAGE)
 
 
@@ -71,11 +85,16 @@ HttpsURL = Annotated[
     Field(
         min_length=1,
         max_length=URL_MAX_LENGTH,
-        json_schema_extra=validations(cel_rule(URL_RULE, URL_MESSAGE)),
+        json_schema_extra=validations(
+            cel_rule(URL_RULE, URL_MESSAGE),
+            cel_rule(USERINFO_RULE, USERINFO_MESSAGE),
+            cel_rule(PORT_RULE, PORT_MESSAGE),
+        ),
     ),
     AfterValidator(check_url),
 ]
-"""A provider endpoint: https, or http to a loopback host (local sandboxes and tests)."""
+"""A provider endpoint: https, or http to a loopback host (local sandboxes and tests), with no
+credentials in it and a port a connection can use."""
 
 # ------------------------------------------------------------------------- object name rule
 

@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "deploy" / "samples"
 SAMPLE_NAMES = ("facets.yaml", "vector.yaml", "yandex.yaml", "dryrun.yaml")
 URL_RULE_MESSAGE = "must be an https URL; plain http is allowed only for localhost, 127.0.0.0/8 and [::1]"
+USERINFO_MESSAGE = "must not carry a user name or password: credentials come from the Secret"
+PORT_MESSAGE = "the port must be between 1 and 65535"
 
 BASE_SPEC: dict[str, Any] = {
     "reason": "5xx spike after the 2026-11-20 release",
@@ -189,6 +191,30 @@ INVALID = [
         URL_RULE_MESSAGE,
     ),
     Invalid(
+        "a URL may not carry a user name and password",
+        _facets_url("https://me:s3cret@acme.console.facets.cloud"),
+        "spec.provider.facets.controlPlaneURL",
+        USERINFO_MESSAGE,
+    ),
+    Invalid(
+        "a loopback URL may not carry a user name either",
+        spec_with(provider={"vector": {**VECTOR, "apiURL": "http://me@localhost:9000"}}),
+        "spec.provider.vector.apiURL",
+        USERINFO_MESSAGE,
+    ),
+    Invalid(
+        "a port above 65535 is refused",
+        spec_with(provider={"vector": {**VECTOR, "apiURL": "http://localhost:99999"}}),
+        "spec.provider.vector.apiURL",
+        PORT_MESSAGE,
+    ),
+    Invalid(
+        "port 0 is refused",
+        _facets_url("https://acme.console.facets.cloud:0"),
+        "spec.provider.facets.controlPlaneURL",
+        PORT_MESSAGE,
+    ),
+    Invalid(
         "a URL is at most 2048 characters",
         _facets_url("https://acme.console.facets.cloud/" + "p" * 2048),
         "spec.provider.facets.controlPlaneURL",
@@ -321,6 +347,9 @@ VALID = [
     Valid("the smallest spec: reason, provider, Secret", spec_with()),
     Valid("http to 127.0.0.1 with a port", _facets_url("http://127.0.0.1:8080")),
     Valid("http to another 127/8 address", _facets_url("http://127.1.2.3/cc-ui")),
+    Valid(
+        "the highest port, and an '@' in the path", _facets_url("https://acme.console.facets.cloud:65535/@cc")
+    ),
     Valid("http to localhost", spec_with(provider={"vector": {**VECTOR, "apiURL": "http://localhost:9000"}})),
     Valid(
         "http to [::1]",
