@@ -72,6 +72,20 @@ def describe_plain(response: httpx.Response) -> str:
     return text[:300] if text else response.reason_phrase
 
 
+def _redacted(response: httpx.Response, secrets: Sequence[str]) -> httpx.Response:
+    """``response`` with every secret value in its body replaced (the same response if none is)."""
+    text = response.text
+    clean = redact(text, secrets)
+    if clean == text:
+        return response
+    return httpx.Response(
+        response.status_code,
+        headers={"content-type": response.headers.get("content-type", "text/plain")},
+        content=clean.encode(),
+        request=response.request,
+    )
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), if present."""
     if not value:
@@ -187,6 +201,9 @@ class ProviderHTTP:
     ) -> ProviderUnavailable:
         """Classify a non-2xx answer: return what may be retried, raise what may not."""
         code = response.status_code
+        # Redact the whole body before any describe function shortens it: a secret cut in half
+        # by a shortened text would no longer match, and its first part would survive.
+        response = _redacted(response, secrets)
         try:
             detail = redact(describe(response), secrets)
         except Exception:  # a describe function must never hide the real failure

@@ -104,3 +104,25 @@ async def test_a_provider_that_echoes_the_token_has_it_redacted() -> None:
         await adapter.aclose()
     assert caught.value.message.endswith("token: Token *** lacks site:write")
     assert TOKEN not in str(caught.value)
+
+
+async def test_a_token_echoed_where_the_error_text_is_shortened_leaves_no_part_behind() -> None:
+    """Error texts are cut to a few hundred characters; the token is redacted before the cut."""
+
+    def proxy_page(request: httpx.Request) -> httpx.Response:
+        echoed = "x" * 270 + " Authorization: " + request.headers["Authorization"]  # the token at ~294
+        return httpx.Response(400, content=echoed.encode(), headers={"content-type": "text/plain"})
+
+    adapter = VectorAdapter(retry=FAST, transport=httpx.MockTransport(proxy_page))
+    try:
+        with pytest.raises(ProviderRejected) as caught:
+            await adapter.trigger(
+                VectorProvider(environment_id=PROD),
+                Credentials({"token": TOKEN}),
+                resolution(dep("p", 4)),
+                KEY,
+            )
+    finally:
+        await adapter.aclose()
+    assert "Bearer" in caught.value.message  # the text was shortened around the token
+    assert TOKEN[:6] not in str(caught.value)
