@@ -21,6 +21,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,14 @@ USER_AGENT = "rollback-operator/0.1"
 
 # Raised before any byte of the request could reach the server: always safe to retry.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Visible ASCII only: a token with spaces, control or non-ASCII characters cannot go into a
+# header, and httpx would fail only while sending, outside its own errors.
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def header_safe(token: str) -> bool:
+    """True when ``token`` can be sent as a bearer token in a header, as it is."""
+    return _HEADER_TOKEN.fullmatch(token) is not None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ read as well. A body that does not fit raises ``MalformedResponse`` saying what 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,15 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, MalformedResponse
 from rollback_operator.providers.base import Credentials, Version
-from rollback_operator.providers.http import decode_json, describe_plain
+from rollback_operator.providers.http import decode_json, describe_plain, header_safe
 from rollback_operator.providers.wire import validation_problems
 
 WireT = TypeVar("WireT", bound=BaseModel)
 
 API_PREFIX = "/api/v1/vector"
-# Visible ASCII only: a token with spaces or control characters cannot go into a header, and
-# httpx would fail only while sending, where a failure looks like an unknown outcome.
-_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 SUCCESS = frozenset({"deployed", "completed"})
 FAILURE = frozenset({"failed"})
@@ -47,7 +43,7 @@ def token_credentials(secret_data: Mapping[str, str]) -> Credentials:
     if raw is None:
         raise CredentialsMissing("vector: the Secret has no 'token' key (a Vector Pro API token)")
     token = raw.strip()
-    if not _TOKEN.fullmatch(token):
+    if not header_safe(token):
         raise CredentialsInvalid(
             "vector: the Secret's 'token' value is empty or contains spaces or non-ASCII "
             "characters; expected a Vector Pro API token"

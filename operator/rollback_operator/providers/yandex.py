@@ -52,7 +52,13 @@ from rollback_operator.providers.base import (
     Resolution,
     Version,
 )
-from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy, decode_json
+from rollback_operator.providers.http import (
+    DEFAULT_TIMEOUT,
+    ProviderHTTP,
+    RetryPolicy,
+    decode_json,
+    header_safe,
+)
 from rollback_operator.providers.selection import choose
 from rollback_operator.providers.yandex_auth import (
     IamTokenSource,
@@ -203,6 +209,11 @@ class YandexAdapter:
             parse_service_account_key(key_text)  # fail now, naming what is wrong
             return Credentials({"serviceAccountKey": key_text})
         token = secret_data.get("iamToken", "").strip()  # a trailing newline would break the header
+        if token and not header_safe(token):
+            raise CredentialsInvalid(
+                "the Secret's 'iamToken' value contains spaces or non-ASCII characters; "
+                "expected an IAM token (yc iam create-token)"
+            )
         if token:
             return Credentials({"iamToken": token})
         raise CredentialsMissing("the Secret needs the key iamToken or serviceAccountKey (either one)")

@@ -39,6 +39,16 @@ def test_neither_key_is_credentials_missing_naming_both(adapter: YandexAdapter, 
         adapter.credentials(data)
 
 
+@pytest.mark.parametrize("token", ["t1.9euelZ\u00e9", "t1.abc def", "t1.abc\ndef"])
+def test_an_iam_token_that_cannot_go_into_a_header_is_invalid_without_its_value(
+    adapter: YandexAdapter, token: str
+) -> None:
+    with pytest.raises(CredentialsInvalid, match="iamToken") as caught:
+        adapter.credentials({"iamToken": token})
+
+    assert token.strip() not in str(caught.value)
+
+
 def test_the_prefix_line_before_the_pem_is_ignored(sa_key: dict[str, Any]) -> None:
     assert sa_key["authorizedKey"]["private_key"].startswith("PLEASE DO NOT REMOVE THIS LINE!")
 
