@@ -28,7 +28,6 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -56,7 +55,7 @@ from rollback_operator.providers.facets_wire import (
     restore_url,
     versions_url,
 )
-from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy
+from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy, endpoint_key
 from rollback_operator.providers.selection import choose
 from rollback_operator.providers.wire import collect_pages
 
@@ -111,7 +110,7 @@ class FacetsAdapter:
 
     def target_key(self, spec: FacetsProvider) -> str:
         """One lock per control plane, environment, resource type and name."""
-        host = urlsplit(spec.control_plane_url).netloc.rpartition("@")[2].lower()
+        host = endpoint_key(spec.control_plane_url)
         return f"facets:{host}/{spec.environment_id}/{spec.resource_type}/{spec.resource_name}"
 
     def endpoints(self, spec: FacetsProvider) -> list[str]:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -49,6 +50,18 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Visible ASCII only: a token with spaces, control or non-ASCII characters cannot go into a
 # header, and httpx would fail only while sending, outside its own errors.
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def endpoint_key(url: str) -> str:
+    """The host (and a port other than the scheme's default) ``url`` reaches: the same for every
+    spelling of one endpoint, e.g. ``https://API.builtfast.com:443/`` and ``https://api.builtfast.com``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    port = parts.port
+    return host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
 
 
 def header_safe(token: str) -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -41,7 +40,7 @@ from rollback_operator.providers.base import (
     RecoveryState,
     Resolution,
 )
-from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy
+from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy, endpoint_key
 from rollback_operator.providers.selection import choose
 from rollback_operator.providers.vector_wire import (
     API_PREFIX,
@@ -120,7 +119,7 @@ class VectorAdapter:
 
     def target_key(self, spec: VectorProvider) -> str:
         """One rollback at a time per environment of one API."""
-        return f"vector:{urlsplit(spec.api_url).netloc.lower()}/{spec.environment_id}"
+        return f"vector:{endpoint_key(spec.api_url)}/{spec.environment_id}"
 
     def endpoints(self, spec: VectorProvider) -> list[str]:
         """Only the API base URL; pagination links are never followed, so no other host is reached."""

@@ -113,6 +113,22 @@ def test_the_target_key_names_the_control_plane_host_and_the_resource(adapter: F
     assert adapter.endpoints(spec) == ["https://Acme.console.facets.cloud/"]
 
 
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://acme.console.facets.cloud:443/", "acme.console.facets.cloud"),
+        ("https://ACME.console.facets.cloud./cc-ui", "acme.console.facets.cloud"),
+        ("https://acme.console.facets.cloud:8443", "acme.console.facets.cloud:8443"),
+        ("http://127.0.0.1:80", "127.0.0.1"),
+    ],
+)
+def test_every_spelling_of_one_control_plane_shares_one_target_key(
+    adapter: FacetsAdapter, url: str, host: str
+) -> None:
+    """Else two requests for one resource, written differently, could roll it back at once."""
+    assert adapter.target_key(spec_for(url)) == f"facets:{host}/6523f0c2e4b0a1f2c3d4e5f6/service/api"
+
+
 # --------------------------------------------------------------------------- error bodies
 
 

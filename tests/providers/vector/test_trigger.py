@@ -104,3 +104,20 @@ async def test_rollbacks_are_counted_per_environment(
     await adapter.trigger(spec_for(STAGING), creds, resolution(dep("s", 1)), KEY)
 
     assert state.rollbacks == {PROD: 1, STAGING: 1}
+
+
+def test_every_spelling_of_one_api_shares_one_target_key() -> None:
+    """One rollback at a time per environment, however the spec writes the API's URL."""
+    adapter = VectorAdapter()
+    keys = {
+        adapter.target_key(VectorProvider(environment_id=PROD, api_url=url))
+        for url in (
+            "https://api.builtfast.com",
+            "https://API.builtfast.com:443/",
+            "https://api.builtfast.com./",
+        )
+    }
+
+    assert keys == {f"vector:api.builtfast.com/{PROD}"}
+    other_port = VectorProvider(environment_id=PROD, api_url="https://api.builtfast.com:8443")
+    assert adapter.target_key(other_port) == f"vector:api.builtfast.com:8443/{PROD}"
