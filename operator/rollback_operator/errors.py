@@ -43,14 +43,19 @@ class RollbackError(Exception):
 
 
 class TransientError(RollbackError):
-    """A failure worth retrying later; ``retry_after`` (seconds) is the provider's hint, if any."""
+    """A failure worth retrying later; ``retry_after`` (seconds) is the provider's hint, if any.
+
+    ``maybe_acted``: the request may have reached the provider and been carried out (a 5xx or a
+    lost answer to a call that is safe to repeat), as opposed to refused or never sent.
+    """
 
     reason = "ProviderUnavailable"
     retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, maybe_acted: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_acted = maybe_acted
 
 
 class ProviderUnavailable(TransientError):

@@ -38,15 +38,16 @@ from rollback_operator.errors import (
     PreconditionFailed,
     TransientError,
 )
-from rollback_operator.jobs import Job, Steps, resolution_facts, resolution_from_status
+from rollback_operator.jobs import GaveUp, Job, Steps, resolution_facts, resolution_from_status
 from rollback_operator.models import OperationState, Phase, RollbackRequestSpec
 from rollback_operator.observing import first_look, observe, settle
 from rollback_operator.providers import Registry
-from rollback_operator.providers.base import Handle, RecoveryState, Resolution
+from rollback_operator.providers.base import Handle, Recovery, RecoveryState, Resolution
 from rollback_operator.scheduling import QueueEntry, TargetGate
 from rollback_operator.status import Clock, Kube, Request, StatusWriter, utcnow
 
 log = logging.getLogger(__name__)
+CHECK_PROVIDER = "Check the provider; if no rollback happened, delete this request and create a new one."
 Shield = Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]
 
 
@@ -211,6 +212,7 @@ class Reconciler:
     async def _actuate(self, job: Job, resolution: Resolution) -> bool:
         """Trigger under the claim until the handle is written; True while the rollback runs on."""
         delays = backoff(self.timing.retry_initial, self.timing.retry_max)
+        maybe_acted = False
         while True:
             try:
                 running: bool = await self.shield(self._send_and_record(job, resolution))
@@ -219,7 +221,16 @@ class Reconciler:
                 await asyncio.sleep(self.timing.settle)
                 return await self._recover(job, resolution)
             except TransientError as err:  # the provider did not act (or deduplicates): send again
-                self.steps.check_deadline(job, err)
+                maybe_acted = maybe_acted or err.maybe_acted
+                try:
+                    self.steps.check_deadline(job, err)
+                except GaveUp as gave_up:
+                    if not maybe_acted:
+                        raise
+                    raise OutcomeUnknown(
+                        f"{gave_up.message}. An earlier attempt may have reached the provider and "
+                        f"started the rollback. {CHECK_PROVIDER}"
+                    ) from gave_up
                 await asyncio.sleep(err.retry_after or next(delays))
                 await self._claim(job, resolution, renew=True)
 
@@ -276,6 +287,7 @@ class Reconciler:
                 await asyncio.sleep(pause)
                 raise Conflict("re-read after waiting out another instance's claim")
         resolution = resolution_from_status(job)
+        job.turn_at = self.clock()  # the provider gets timeoutSeconds to answer from this takeover on
         async with self.slots:
             await self._claim(job, resolution, renew=True)
             if not await self._recover(job, resolution):
@@ -285,16 +297,17 @@ class Reconciler:
     async def _recover(self, job: Job, resolution: Resolution) -> bool:
         """Ask the provider what became of an unrecorded trigger; True while the rollback runs on."""
         key = job.op.idempotency_key or job.req.idempotency_key
-        recovery = await self.steps.retrying(
-            job, lambda c: job.adapter.recover(job.block, c, resolution, key)
-        )
+        try:
+            recovery = await self.steps.retrying(
+                job, lambda c: job.adapter.recover(job.block, c, resolution, key)
+            )
+        except PermanentError as err:  # the question went unanswered: that is no answer either way
+            unanswered = f"The operator could not ask the provider whether it was triggered ({err.message})."
+            recovery = Recovery(RecoveryState.UNKNOWN, message=unanswered)
         if recovery.state is RecoveryState.TRIGGERED and recovery.handle is not None:
             return await self._record(job, recovery.handle)
         if recovery.state is RecoveryState.NOT_TRIGGERED:
             return await self._actuate(job, resolution)
-        message = (
-            f"{recovery.message} The operator did not send the rollback again. Check the provider; "
-            "if no rollback happened, delete this request and create a new one."
-        )
+        message = f"{recovery.message} The operator did not send the rollback again. {CHECK_PROVIDER}"
         await self.steps.finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, message.strip()))
         return False

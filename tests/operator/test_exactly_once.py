@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,10 @@ def _submit(requests_: Requests, scenario: Scenario, name: str) -> None:
 
 def _post_faults(sandboxes: Sandboxes, provider: str, faults: Faults) -> None:
     sandboxes.read(provider, lambda s: setattr(s, "faults", faults))
+
+
+def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == kind)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -102,6 +107,50 @@ def test_a_kill_while_polling_resumes_polling_the_same_operation(
     assert status["phase"] == "Succeeded", status
     assert status["operation"]["id"] == recorded["operation"]["id"]
     assert scenario.rollbacks(sandboxes) == 1
+
+
+@pytest.mark.parametrize("provider", ["vector", "yandex"])
+def test_a_claim_the_provider_never_answers_about_ends_unknown_not_failed(
+    provider: str, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    """Failed would invite a second request, and so perhaps a second rollback."""
+    world = World(sandboxes)
+    scenario = world.scenario(provider)
+    world.apply()
+    _post_faults(sandboxes, provider, Faults(latency=1.5, methods=("POST",)))
+    first = operator_factory().start()
+    requests_.secret("unanswered-creds", scenario.secret)
+    requests_.create(manifest("unanswered", scenario.provider, secret="unanswered-creds", timeoutSeconds=10))
+    requests_.wait("unanswered", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    first.kill()
+    _post_faults(sandboxes, provider, Faults(error_rate=1.0))  # every question is answered 503
+    operator_factory(log_name="second.log").start()
+    status = requests_.wait_terminal("unanswered", timeout=60)
+
+    assert status["phase"] == "Unknown", status
+    assert _condition(status, "Triggered")["reason"] == "OutcomeUnknown"
+    assert "could not ask the provider" in status["message"]
+    assert scenario.rollbacks(sandboxes) == 0
+
+
+def test_a_deduplicated_call_answered_only_by_5xx_until_the_deadline_ends_unknown(
+    sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    """Yandex may have started the operation behind a 5xx: giving up is not proof that it did not."""
+    world = World(sandboxes)
+    scenario = world.yandex()
+    world.apply()
+    _post_faults(sandboxes, "yandex", Faults(error_rate=1.0, methods=("POST",)))
+    operator_factory(extra_args=("--claim-grace", "60")).start()  # every send ends inside its window
+    requests_.secret("deduplicated-creds", scenario.secret)
+    requests_.create(
+        manifest("deduplicated", scenario.provider, secret="deduplicated-creds", timeoutSeconds=10)
+    )
+    status = requests_.wait_terminal("deduplicated", timeout=60)
+
+    assert status["phase"] == "Unknown", status
+    assert _condition(status, "Triggered")["reason"] == "OutcomeUnknown"
+    assert "may have reached the provider" in status["message"]
 
 
 def test_two_operators_at_once_never_trigger_twice(

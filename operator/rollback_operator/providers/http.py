@@ -207,7 +207,7 @@ class ProviderHTTP:
         """Classify a transport error; raise at once when a re-send would be unsafe."""
         message = f"{self.provider} {operation}: {type(exc).__name__} talking to the provider"
         if isinstance(exc, _NOT_SENT) or idempotent:
-            err = ProviderUnavailable(message)
+            err = ProviderUnavailable(message, maybe_acted=not isinstance(exc, _NOT_SENT))
             err.__cause__ = exc
             return err
         raise OutcomeUnknown(f"{message}; the request may have reached it") from exc
@@ -233,7 +233,7 @@ class ProviderHTTP:
         message = f"{self.provider} {operation}: HTTP {code}: {detail}"
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if code == 429 or (code >= 500 and idempotent):
-            return ProviderUnavailable(message, retry_after=retry_after)
+            return ProviderUnavailable(message, retry_after=retry_after, maybe_acted=code >= 500)
         if code >= 500:
             raise OutcomeUnknown(f"{message}; the provider may have acted")
         if code in (401, 403):
