@@ -155,10 +155,13 @@ class Steps:
         situation = Situation(Phase.FAILED, Reason.INVALID_SPEC, f"the spec is invalid: {problems}")
         meta, now = body["metadata"], self.clock()
         rendered = conditions.render(situation, previous=[], generation=meta.get("generation"), now=now)
+        stamp = now.isoformat().replace("+00:00", "Z")
         patch = {
+            "observedGeneration": meta.get("generation"),  # else kstatus reads it as still in progress
             "phase": situation.phase.value,
             "message": situation.message,
-            "completedAt": now.isoformat().replace("+00:00", "Z"),
+            "startedAt": stamp,
+            "completedAt": stamp,
             "conditions": [c.model_dump(mode="json", by_alias=True) for c in rendered],
         }
         await self.kube_retrying(lambda: self.kube.patch_status(meta["namespace"], meta["name"], patch))

@@ -1,0 +1,34 @@
+"""A spec the models refuse (one stored before the CRD validated it) ends Failed, visibly and finally."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from rollback_operator.config import Timing
+from rollback_operator.jobs import Steps
+from rollback_operator.status import Request
+from tests.integrations.kstatus import kstatus
+from tests.support.memory import MemoryKube, fresh
+
+
+async def test_an_invalid_spec_ends_failed_for_kstatus_too_with_an_event() -> None:
+    body = fresh(generation=3, provider={})  # no provider key
+    body["status"] = {"observedGeneration": 0}  # the CRD's default status
+    kube = MemoryKube(body)
+    with pytest.raises(ValidationError) as invalid:
+        Request.parse(body)
+
+    await Steps(kube=kube, timing=Timing(), clock=lambda: datetime.now(UTC)).reject_invalid(
+        body, invalid.value
+    )  # type: ignore[arg-type]
+
+    status = kube.body["status"]
+    assert status["phase"] == "Failed"
+    assert status["message"].startswith("the spec is invalid: ")
+    assert status["observedGeneration"] == 3
+    assert {c["type"]: c["reason"] for c in status["conditions"]}["Ready"] == "InvalidSpec"
+    assert kstatus(kube.body) == "Failed"  # Flux stops waiting
+    assert kube.events == ["InvalidSpec"]
