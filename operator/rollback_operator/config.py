@@ -94,7 +94,8 @@ class Settings:
     allowed: tuple[str, ...] = DEFAULT_ALLOWED_ENDPOINTS
     timing: Timing = field(default_factory=Timing)
     max_concurrent: int = 200
-    """Requests actively resolved, triggered or polled at once (others show Pending)."""
+    """Requests actively resolved, triggered or polled at once (the others wait their turn unwritten:
+    no phase yet, which ``kubectl rollback`` shows as Pending)."""
 
 
 def backoff(initial: float, maximum: float, factor: float = 1.6) -> Iterator[float]:
