@@ -53,6 +53,8 @@ class Situation:
     message: str
     triggered: bool = False
     """Whether the provider accepted the rollback (decides Resolved/Triggered after a failure)."""
+    resolved: bool = False
+    """Whether the target was known before a failure (keeps ``Resolved=True`` after it)."""
 
     @property
     def terminal(self) -> bool:
@@ -104,6 +106,9 @@ def _failed(s: Situation) -> dict[str, Row]:
     if s.triggered:
         trig = (T, Reason.ROLLBACK_TRIGGERED)
         return {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: trig, READY: (F, s.reason), **stalled}
+    if s.resolved:
+        ok = (T, Reason.TARGET_RESOLVED)
+        return {RESOLVED: ok, TRIGGERED: (F, s.reason), READY: (F, s.reason), **stalled}
     return {RESOLVED: (F, s.reason), TRIGGERED: (F, s.reason), READY: (F, s.reason), **stalled}
 
 

@@ -129,7 +129,10 @@ class Reconciler:
             else:
                 await self._start(job)
         except PermanentError as err:
-            failed = Situation(Phase.FAILED, err.reason, err.message, triggered=bool(job.op.id))
+            resolved = job.op.claimed_at is not None  # a claim is written only once the target is known
+            failed = Situation(
+                Phase.FAILED, err.reason, err.message, triggered=bool(job.op.id), resolved=resolved
+            )
             await self.steps.finish(job, failed)
         except OutcomeUnknown as err:
             await self.steps.finish(job, Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, err.message))

@@ -37,6 +37,10 @@ def test_a_provider_rejection_fails_with_the_providers_own_message(
 
     _failed_with(status, "ProviderRejected")
     assert "HTTP 400" in status["message"]
+    assert (
+        condition(status, "Resolved")["reason"] == "TargetResolved"
+    )  # the restore was refused, not the lookup
+    assert condition(status, "Triggered")["reason"] == "ProviderRejected"
     assert scenario.rollbacks(sandboxes) == 0
     assert [e.type for e in requests_.wait_events("rejected", 1)] == ["Warning"]
 

@@ -80,6 +80,13 @@ def test_a_failure_before_the_trigger_says_so_on_resolved_and_triggered() -> Non
     assert table["Triggered"] == ("False", "CredentialsInvalid")
 
 
+def test_a_failure_between_resolving_and_the_trigger_keeps_resolved_true() -> None:
+    table = _table(Situation(Phase.FAILED, "ProviderRejected", "422 busy", resolved=True))
+    assert table["Resolved"] == ("True", "TargetResolved")
+    assert table["Triggered"] == ("False", "ProviderRejected")
+    assert table["Ready"] == ("False", "ProviderRejected")
+
+
 def test_a_failure_after_the_trigger_keeps_resolved_and_triggered_true() -> None:
     table = _table(Situation(Phase.FAILED, Reason.ROLLBACK_FAILED, "boom", triggered=True))
     assert table["Resolved"] == ("True", "TargetResolved")
