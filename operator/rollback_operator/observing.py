@@ -49,11 +49,13 @@ async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
     deadline = deadline_after(op.triggered_at, job.req.spec.timeout_seconds, steps.clock)
     delays = backoff(steps.timing.poll_initial, steps.timing.poll_max)
     while True:
+        hint = 0.0  # the provider's Retry-After, if it asked for a pause
         if not looked:
             try:
                 progress = await _poll(job, steps, handle)
             except TransientError as err:
                 log.info("%s: polling %s failed (%s); retrying", job.label, op.id, err)
+                hint = err.retry_after or 0.0
             else:
                 if await settle(job, steps, progress):
                     return
@@ -66,7 +68,7 @@ async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
             )
             await steps.finish(job, Situation(Phase.FAILED, Reason.TIMED_OUT, message, triggered=True))
             return
-        await asyncio.sleep(min(next(delays), remaining))
+        await asyncio.sleep(min(max(next(delays), hint), remaining))
 
 
 async def settle(
