@@ -122,6 +122,8 @@ class Reconciler:
         provider = job.req.spec.provider.name
         metrics.IN_FLIGHT.labels(provider).inc()
         try:
+            if job.op.claimed_at:  # an allow-list narrowed since the claim: send no credentials there
+                self._check_endpoints_again(job)
             if job.op.id:
                 await observe(job, self.steps)
             elif job.op.claimed_at:
@@ -165,6 +167,16 @@ class Reconciler:
                     f"{url} is not in the operator's allow-list; no request was sent. An operator admin "
                     "can allow it with --allowed-endpoint or ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS."
                 )
+
+    def _check_endpoints_again(self, job: Job) -> None:
+        """Before resuming a claimed request: its endpoints may have left the allow-list since."""
+        try:
+            self._check_endpoints(job)
+        except EndpointNotAllowed as err:
+            raise OutcomeUnknown(
+                f"{err.message.partition(';')[0]} any more, so the operator no longer contacts it about "
+                f"this request, whose rollback may have been sent. {CHECK_PROVIDER}"
+            ) from err
 
     async def _waiting(self, job: Job, ahead: list[QueueEntry]) -> None:
         more = f" (and {len(ahead) - 1} more)" if len(ahead) > 1 else ""

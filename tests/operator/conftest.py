@@ -54,8 +54,11 @@ def operator_factory(
     """Builds operator processes for this test's namespace, allowed to reach the sandboxes."""
     started: list[OperatorProcess] = []
 
-    def build(*, extra_args: tuple[str, ...] = (), log_name: str = "operator.log") -> OperatorProcess:
-        allowed = [arg for url in sandboxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
+    def build(
+        *, extra_args: tuple[str, ...] = (), log_name: str = "operator.log", allow_sandboxes: bool = True
+    ) -> OperatorProcess:
+        urls = sandboxes.allowed_endpoints() if allow_sandboxes else []
+        allowed = [arg for url in urls for arg in ("--allowed-endpoint", url)]
         proc = OperatorProcess(
             env=cluster.env(),
             log_path=tmp_path / log_name,

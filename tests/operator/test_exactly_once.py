@@ -153,6 +153,26 @@ def test_a_deduplicated_call_answered_only_by_5xx_until_the_deadline_ends_unknow
     assert "may have reached the provider" in status["message"]
 
 
+def test_a_rollback_whose_endpoint_left_the_allow_list_is_not_followed_there_any_more(
+    sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    world = World(sandboxes, vector_step_seconds=30)  # the deployment stays pending
+    scenario = world.vector()
+    world.apply()
+    first = operator_factory().start()
+    _submit(requests_, scenario, "narrowed")
+    requests_.wait("narrowed", lambda s: bool(s.get("operation", {}).get("id")), what="a handle")
+    first.kill()
+    asked = sum(sandboxes.read("vector", lambda s: dict(s.requests)).values())
+    operator_factory(log_name="second.log", allow_sandboxes=False).start()
+    status = requests_.wait_terminal("narrowed", timeout=30)
+
+    assert status["phase"] == "Unknown", status
+    assert "not in the operator's allow-list any more" in status["message"]
+    assert sum(sandboxes.read("vector", lambda s: dict(s.requests)).values()) == asked  # not contacted
+    assert scenario.rollbacks(sandboxes) == 1
+
+
 def test_two_operators_at_once_never_trigger_twice(
     sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
 ) -> None:
