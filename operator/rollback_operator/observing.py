@@ -48,6 +48,7 @@ async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
     handle = Handle(op.id)
     deadline = deadline_after(op.triggered_at, job.req.spec.timeout_seconds, steps.clock)
     delays = backoff(steps.timing.poll_initial, steps.timing.poll_max)
+    failure = ""  # why the latest poll failed, if it did
     while True:
         hint = 0.0  # the provider's Retry-After, if it asked for a pause
         if not looked:
@@ -55,8 +56,9 @@ async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
                 progress = await _poll(job, steps, handle)
             except TransientError as err:
                 log.info("%s: polling %s failed (%s); retrying", job.label, op.id, err)
-                hint = err.retry_after or 0.0
+                hint, failure = err.retry_after or 0.0, f"; the latest poll failed: {err.message}"
             else:
+                failure = ""
                 if await settle(job, steps, progress):
                     return
         looked = False
@@ -64,7 +66,7 @@ async def observe(job: Job, steps: Steps, *, looked: bool = False) -> None:
         if remaining <= 0:
             message = (
                 f"no terminal state within {job.req.spec.timeout_seconds}s of the trigger; "
-                f"the provider may still finish operation {op.id}"
+                f"the provider may still finish operation {op.id}{failure}"
             )
             await steps.finish(job, Situation(Phase.FAILED, Reason.TIMED_OUT, message, triggered=True))
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -66,3 +66,37 @@ async def test_a_poll_answered_with_retry_after_waits_at_least_that_long(
     assert pauses
     assert pauses[0] >= 7.0  # the provider's pause, not the 0.1 s poll backoff
     assert kube.body["status"]["phase"] == "Succeeded"
+
+
+class Unreachable(BusyOnce):
+    async def poll(self, block: object, creds: Credentials, handle: Handle) -> Progress:
+        self.polls += 1
+        raise ProviderUnavailable("vector get_deployment: HTTP 503: maintenance")
+
+
+async def test_a_timeout_after_failing_polls_says_why_the_polls_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    triggered = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    stamp = triggered.isoformat().replace("+00:00", "Z")
+    body = fresh(timeoutSeconds=60)
+    body["status"] = {
+        "phase": "InProgress",
+        "operation": {"id": "01dep", "claimedAt": stamp, "triggeredAt": stamp, "state": "Running"},
+    }
+    kube, adapter, now = WithSecret(body), Unreachable(), [triggered]
+    job = Job(StatusWriter(kube, Request.parse(body)), adapter=adapter, block=None)  # type: ignore[arg-type]
+
+    async def sleep(seconds: float) -> None:  # time passes only while the operator waits
+        now[0] += timedelta(seconds=seconds)
+
+    monkeypatch.setattr(observing, "asyncio", types.SimpleNamespace(sleep=sleep, wait_for=None))
+    steps = Steps(kube=kube, timing=Timing(), clock=lambda: now[0])  # type: ignore[arg-type]
+
+    await observing.observe(job, steps)
+
+    status = kube.body["status"]
+    assert status["phase"] == "Failed"
+    assert {c["type"]: c["reason"] for c in status["conditions"]}["Ready"] == "TimedOut"
+    assert status["message"].endswith("the latest poll failed: vector get_deployment: HTTP 503: maintenance")
+    assert adapter.polls > 1
