@@ -203,15 +203,16 @@ class RollbackRequestSpec(_Spec):
     target: Target = Field(
         default_factory=lambda: Target(steps_back=1), json_schema_extra={"default": {"stepsBack": 1}}
     )
-    """The version to return to; defaults to one step back."""
+    """The version to return to: version or stepsBack (default: stepsBack 1, the previous version)."""
     expected_current_version: Identifier | None = None
     """If set, fail unless this is the live version when resolving."""
     dry_run: bool = Field(default=False, strict=True)
-    """Resolve and report the target only; never trigger a rollback."""
+    """Resolve and report the target only; never trigger a rollback (default false)."""
     timeout_seconds: int = Field(
         default=DEFAULT_TIMEOUT_SECONDS, ge=TIMEOUT_SECONDS_MIN, le=TIMEOUT_SECONDS_MAX, strict=True
     )
-    """Seconds from the trigger to a terminal provider state before the request fails (10..86400)."""
+    """Seconds from the trigger to a terminal provider state before the request fails (10..86400,
+    default 1800)."""
 
 
 # ---------------------------------------------------------------------------------------- status
