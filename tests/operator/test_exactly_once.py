@@ -17,7 +17,7 @@ import pytest
 from rollback_operator.sandbox.common import Faults
 from rollback_operator.sandbox.serve import Sandboxes
 from tests.operator.conftest import OperatorFactory
-from tests.support.rollbacks import Requests, manifest
+from tests.support.rollbacks import Requests, condition, manifest
 from tests.support.scenarios import Scenario, World
 
 PROVIDERS = ["facets", "vector", "yandex"]
@@ -31,17 +31,32 @@ def _until(check: Callable[[], bool], *, timeout: float = 20, what: str) -> None
         time.sleep(0.02)
 
 
-def _submit(requests_: Requests, scenario: Scenario, name: str) -> None:
+def _submit(requests_: Requests, scenario: Scenario, name: str, **spec: Any) -> None:
     requests_.secret(f"{name}-creds", scenario.secret)
-    requests_.create(manifest(name, scenario.provider, secret=f"{name}-creds"))
+    requests_.create(manifest(name, scenario.provider, secret=f"{name}-creds", **spec))
 
 
 def _post_faults(sandboxes: Sandboxes, provider: str, faults: Faults) -> None:
     sandboxes.read(provider, lambda s: setattr(s, "faults", faults))
 
 
-def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    return next(c for c in status["conditions"] if c["type"] == kind)
+def _claim_then_kill(
+    sandboxes: Sandboxes,
+    requests_: Requests,
+    factory: OperatorFactory,
+    scenario: Scenario,
+    name: str,
+    **spec: Any,
+) -> None:
+    """Submit a request and SIGKILL the operator once it holds the claim, before the provider acted."""
+    _post_faults(
+        sandboxes, scenario.sandbox, Faults(latency=1.5, methods=("POST",))
+    )  # the call hangs before acting
+    first = factory().start()
+    _submit(requests_, scenario, name, **spec)
+    requests_.wait(name, lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    first.kill()
+    assert "id" not in requests_.status(name)["operation"]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -51,13 +66,7 @@ def test_a_kill_after_the_claim_and_before_the_provider_acted_rolls_back_once(
     world = World(sandboxes)
     scenario = world.scenario(provider)
     world.apply()
-    _post_faults(sandboxes, provider, Faults(latency=1.5, methods=("POST",)))  # the call hangs before acting
-    first = operator_factory().start()
-    _submit(requests_, scenario, "claimed")
-
-    requests_.wait("claimed", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
-    first.kill()
-    assert "id" not in requests_.status("claimed")["operation"]
+    _claim_then_kill(sandboxes, requests_, operator_factory, scenario, "claimed")
     _post_faults(sandboxes, provider, Faults())
     operator_factory(log_name="second.log").start()
     status = requests_.wait_terminal("claimed", timeout=60)
@@ -117,18 +126,13 @@ def test_a_claim_the_provider_never_answers_about_ends_unknown_not_failed(
     world = World(sandboxes)
     scenario = world.scenario(provider)
     world.apply()
-    _post_faults(sandboxes, provider, Faults(latency=1.5, methods=("POST",)))
-    first = operator_factory().start()
-    requests_.secret("unanswered-creds", scenario.secret)
-    requests_.create(manifest("unanswered", scenario.provider, secret="unanswered-creds", timeoutSeconds=10))
-    requests_.wait("unanswered", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
-    first.kill()
+    _claim_then_kill(sandboxes, requests_, operator_factory, scenario, "unanswered", timeoutSeconds=10)
     _post_faults(sandboxes, provider, Faults(error_rate=1.0))  # every question is answered 503
     operator_factory(log_name="second.log").start()
     status = requests_.wait_terminal("unanswered", timeout=60)
 
     assert status["phase"] == "Unknown", status
-    assert _condition(status, "Triggered")["reason"] == "OutcomeUnknown"
+    assert condition(status, "Triggered")["reason"] == "OutcomeUnknown"
     assert "could not ask the provider" in status["message"]
     assert scenario.rollbacks(sandboxes) == 0
 
@@ -142,14 +146,11 @@ def test_a_deduplicated_call_answered_only_by_5xx_until_the_deadline_ends_unknow
     world.apply()
     _post_faults(sandboxes, "yandex", Faults(error_rate=1.0, methods=("POST",)))
     operator_factory(extra_args=("--claim-grace", "60")).start()  # every send ends inside its window
-    requests_.secret("deduplicated-creds", scenario.secret)
-    requests_.create(
-        manifest("deduplicated", scenario.provider, secret="deduplicated-creds", timeoutSeconds=10)
-    )
+    _submit(requests_, scenario, "deduplicated", timeoutSeconds=10)
     status = requests_.wait_terminal("deduplicated", timeout=60)
 
     assert status["phase"] == "Unknown", status
-    assert _condition(status, "Triggered")["reason"] == "OutcomeUnknown"
+    assert condition(status, "Triggered")["reason"] == "OutcomeUnknown"
     assert "may have reached the provider" in status["message"]
 
 

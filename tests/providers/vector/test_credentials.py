@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -85,13 +86,9 @@ async def test_no_secret_reaches_an_error_or_a_log_record(
     assert TOKEN not in caplog.text
 
 
-async def test_a_provider_that_echoes_the_token_has_it_redacted() -> None:
-    def echo(request: httpx.Request) -> httpx.Response:
-        token = request.headers["Authorization"].removeprefix("Bearer ")
-        body = {"errors": {"token": [f"Token {token} lacks site:write"]}, "message": f"Bad token {token}"}
-        return httpx.Response(422, json=body)
-
-    adapter = VectorAdapter(retry=FAST, transport=httpx.MockTransport(echo))
+async def _rejected_trigger(answer: Callable[[httpx.Request], httpx.Response]) -> ProviderRejected:
+    """The error a trigger raises when the provider answers with ``answer``."""
+    adapter = VectorAdapter(retry=FAST, transport=httpx.MockTransport(answer))
     try:
         with pytest.raises(ProviderRejected) as caught:
             await adapter.trigger(
@@ -102,8 +99,19 @@ async def test_a_provider_that_echoes_the_token_has_it_redacted() -> None:
             )
     finally:
         await adapter.aclose()
-    assert caught.value.message.endswith("token: Token *** lacks site:write")
-    assert TOKEN not in str(caught.value)
+    return caught.value
+
+
+async def test_a_provider_that_echoes_the_token_has_it_redacted() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        body = {"errors": {"token": [f"Token {token} lacks site:write"]}, "message": f"Bad token {token}"}
+        return httpx.Response(422, json=body)
+
+    error = await _rejected_trigger(echo)
+
+    assert error.message.endswith("token: Token *** lacks site:write")
+    assert TOKEN not in str(error)
 
 
 async def test_a_token_echoed_where_the_error_text_is_shortened_leaves_no_part_behind() -> None:
@@ -113,16 +121,7 @@ async def test_a_token_echoed_where_the_error_text_is_shortened_leaves_no_part_b
         echoed = "x" * 270 + " Authorization: " + request.headers["Authorization"]  # the token at ~294
         return httpx.Response(400, content=echoed.encode(), headers={"content-type": "text/plain"})
 
-    adapter = VectorAdapter(retry=FAST, transport=httpx.MockTransport(proxy_page))
-    try:
-        with pytest.raises(ProviderRejected) as caught:
-            await adapter.trigger(
-                VectorProvider(environment_id=PROD),
-                Credentials({"token": TOKEN}),
-                resolution(dep("p", 4)),
-                KEY,
-            )
-    finally:
-        await adapter.aclose()
-    assert "Bearer" in caught.value.message  # the text was shortened around the token
-    assert TOKEN[:6] not in str(caught.value)
+    error = await _rejected_trigger(proxy_page)
+
+    assert "Bearer" in error.message  # the text was shortened around the token
+    assert TOKEN[:6] not in str(error)
