@@ -61,9 +61,9 @@ PORT_RULE = (
 def check_url(value: str) -> str:
     """Accept https URLs with a host, and http only to loopback hosts (the three URL rules in Python).
 
-    Go's URL parser behind ``isURL`` also refuses a few malformed https URLs (a space or '#' in the
-    host, a non-numeric port) that this check lets through: erring that way round means every spec
-    the API server admits still parses here.
+    Go's URL parser behind ``isURL`` also refuses a few malformed https URLs (a space in the host)
+    that this check lets through: erring that way round means every spec the API server admits
+    still parses here.
     """
     try:
         parts = urlsplit(value)

@@ -160,7 +160,7 @@ def test_cluster_flags_work_before_the_sub_command_too(plugin: Plugin, unwatched
 def test_a_cel_rule_the_api_server_enforces_is_shown_in_its_own_words(
     plugin: Plugin, unwatched: Requests
 ) -> None:
-    # Python's URL parser accepts a non-numeric port; the API server's CEL isURL() does not.
+    # Python's URL parser accepts a space in the host; the API server's CEL isURL() does not.
     result = plugin.run(
         "vector",
         "env1",
@@ -168,7 +168,7 @@ def test_a_cel_rule_the_api_server_enforces_is_shown_in_its_own_words(
         "--steps-back",
         "1",
         "--api-url",
-        "https://api.example.com:https",
+        "https://api example.com",
         "-n",
         unwatched.namespace,
     )
