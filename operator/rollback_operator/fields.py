@@ -62,8 +62,9 @@ def check_url(value: str) -> str:
     """Accept https URLs with a host, and http only to loopback hosts (the three URL rules in Python).
 
     Go's URL parser behind ``isURL`` also refuses a few malformed https URLs (a space in the host)
-    that this check lets through: erring that way round means every spec the API server admits
-    still parses here.
+    that this check lets through. The other way round, Python refuses a bracketed host that is no
+    IP address (``https://[abc]``), which nothing could connect to; such a request ends
+    ``InvalidSpec``.
     """
     try:
         parts = urlsplit(value)

@@ -27,7 +27,7 @@ from rollback_operator.errors import (
     PermanentError,
     TransientError,
 )
-from rollback_operator.models import Operation, OperationState, Phase
+from rollback_operator.models import TERMINAL_PHASES, Operation, OperationState, Phase
 from rollback_operator.providers.base import Credentials, Provider, Resolution
 from rollback_operator.status import Clock, Kube, Request, StatusWriter
 
@@ -149,10 +149,19 @@ class Steps:
 
     async def reject_invalid(self, body: dict[str, Any], exc: ValidationError) -> None:
         """A spec the models reject (e.g. created before the CRD validated it): fail it, visibly."""
-        if (body.get("status") or {}).get("phase") == Phase.FAILED:
+        if (body.get("status") or {}).get("phase") in TERMINAL_PHASES:
             return
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        situation = Situation(Phase.FAILED, Reason.INVALID_SPEC, f"the spec is invalid: {problems}")
+        status = body.get("status") or {}
+        if (status.get("operation") or {}).get("claimedAt"):  # e.g. rules tightened by an upgrade
+            message = (
+                f"the spec no longer passes the operator's checks ({problems}), so it cannot follow "
+                "this request, whose rollback may have been sent. Check the provider; if no rollback "
+                "happened, delete this request and create a new one."
+            )
+            situation = Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, message)
+        else:
+            situation = Situation(Phase.FAILED, Reason.INVALID_SPEC, f"the spec is invalid: {problems}")
         meta, now = body["metadata"], self.clock()
         rendered = conditions.render(situation, previous=[], generation=meta.get("generation"), now=now)
         stamp = now.isoformat().replace("+00:00", "Z")
@@ -160,14 +169,12 @@ class Steps:
             "observedGeneration": meta.get("generation"),  # else kstatus reads it as still in progress
             "phase": situation.phase.value,
             "message": situation.message,
-            "startedAt": stamp,
+            "startedAt": status.get("startedAt") or stamp,
             "completedAt": stamp,
             "conditions": [c.model_dump(mode="json", by_alias=True) for c in rendered],
         }
         await self.kube_retrying(lambda: self.kube.patch_status(meta["namespace"], meta["name"], patch))
-        await self.kube.post_event(
-            body, type_="Warning", reason=Reason.INVALID_SPEC, message=situation.message
-        )
+        await self.kube.post_event(body, type_="Warning", reason=situation.reason, message=situation.message)
 
 
 def resolution_facts(resolution: Resolution) -> dict[str, Any]:

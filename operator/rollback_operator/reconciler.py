@@ -36,6 +36,7 @@ from rollback_operator.errors import (
     OutcomeUnknown,
     PermanentError,
     PreconditionFailed,
+    RollbackError,
     TransientError,
 )
 from rollback_operator.jobs import GaveUp, Job, Steps, resolution_facts, resolution_from_status
@@ -48,6 +49,16 @@ from rollback_operator.status import Clock, Kube, Request, StatusWriter, utcnow
 
 log = logging.getLogger(__name__)
 CHECK_PROVIDER = "Check the provider; if no rollback happened, delete this request and create a new one."
+
+
+def _unsure(err: RollbackError) -> OutcomeUnknown:
+    """``err`` ended the attempts, but an earlier one may have started the rollback."""
+    return OutcomeUnknown(
+        f"{err.message}. An earlier attempt may have reached the provider and started the rollback. "
+        f"{CHECK_PROVIDER}"
+    )
+
+
 Shield = Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]
 
 
@@ -122,9 +133,8 @@ class Reconciler:
         provider = job.req.spec.provider.name
         metrics.IN_FLIGHT.labels(provider).inc()
         try:
-            if job.op.claimed_at:  # an allow-list narrowed since the claim: send no credentials there
-                self._check_endpoints_again(job)
             if job.op.id:
+                self._check_endpoints_again(job)  # the allow-list may have narrowed since the trigger
                 await observe(job, self.steps)
             elif job.op.claimed_at:
                 await self._resume(job)
@@ -227,7 +237,7 @@ class Reconciler:
     async def _actuate(self, job: Job, resolution: Resolution) -> bool:
         """Trigger under the claim until the handle is written; True while the rollback runs on."""
         delays = backoff(self.timing.retry_initial, self.timing.retry_max)
-        maybe_acted = False
+        maybe_acted = False  # an earlier attempt may have been carried out (a deduplicated 5xx)
         while True:
             try:
                 running: bool = await self.shield(self._send_and_record(job, resolution))
@@ -240,14 +250,25 @@ class Reconciler:
                 try:
                     self.steps.check_deadline(job, err)
                 except GaveUp as gave_up:
-                    if not maybe_acted:
-                        raise
-                    raise OutcomeUnknown(
-                        f"{gave_up.message}. An earlier attempt may have reached the provider and "
-                        f"started the rollback. {CHECK_PROVIDER}"
-                    ) from gave_up
-                await asyncio.sleep(err.retry_after or next(delays))
-                await self._claim(job, resolution, renew=True)
+                    if maybe_acted:
+                        raise _unsure(gave_up) from gave_up
+                    raise
+                await self._pause_holding_claim(job, resolution, err.retry_after or next(delays))
+            except PermanentError as err:
+                if maybe_acted:
+                    raise _unsure(err) from err
+                raise
+
+    async def _pause_holding_claim(self, job: Job, resolution: Resolution, seconds: float) -> None:
+        """Wait ``seconds``, renewing the claim often enough that no other instance takes it over
+        (which would start the deadline again), and at the end, for a fresh sending window."""
+        step = self.timing.claim_grace / 3
+        while True:
+            await asyncio.sleep(min(seconds, step))
+            seconds -= step
+            await self._claim(job, resolution, renew=True)
+            if seconds <= 0:
+                return
 
     async def _send_and_record(self, job: Job, resolution: Resolution) -> bool:
         claimed_at = job.op.claimed_at
@@ -301,6 +322,7 @@ class Reconciler:
                 )
                 await asyncio.sleep(pause)
                 raise Conflict("re-read after waiting out another instance's claim")
+        self._check_endpoints_again(job)  # the allow-list may have narrowed since the claim
         resolution = resolution_from_status(job)
         job.turn_at = self.clock()  # the provider gets timeoutSeconds to answer from this takeover on
         async with self.slots:

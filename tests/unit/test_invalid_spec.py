@@ -32,3 +32,24 @@ async def test_an_invalid_spec_ends_failed_for_kstatus_too_with_an_event() -> No
     assert {c["type"]: c["reason"] for c in status["conditions"]}["Ready"] == "InvalidSpec"
     assert kstatus(kube.body) == "Failed"  # Flux stops waiting
     assert kube.events == ["InvalidSpec"]
+
+
+async def test_a_claimed_request_whose_spec_no_longer_passes_ends_unknown_not_failed() -> None:
+    """E.g. an upgrade tightened a rule while the rollback was under way: it may have been sent."""
+    body = fresh(provider={"vector": {"environmentId": "01jfgxk4", "apiURL": "https://me@api.builtfast.com"}})
+    claimed = "2026-11-22T10:00:00Z"
+    body["status"] = {"phase": "InProgress", "startedAt": claimed, "operation": {"claimedAt": claimed}}
+    kube = MemoryKube(body)
+    with pytest.raises(ValidationError) as invalid:
+        Request.parse(body)
+
+    await Steps(kube=kube, timing=Timing(), clock=lambda: datetime.now(UTC)).reject_invalid(
+        body, invalid.value
+    )  # type: ignore[arg-type]
+
+    status = kube.body["status"]
+    assert status["phase"] == "Unknown"
+    assert {c["type"]: c["reason"] for c in status["conditions"]}["Triggered"] == "OutcomeUnknown"
+    assert "may have been sent" in status["message"]
+    assert status["startedAt"] == claimed  # kept
+    assert kube.events == ["OutcomeUnknown"]

@@ -18,7 +18,9 @@ httpx exceptions never escape; each raised error chains its cause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import ipaddress
 import json
 import random
 import re
@@ -26,7 +28,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,6 +36,7 @@ from rollback_operator.errors import (
     CredentialsInvalid,
     MalformedResponse,
     OutcomeUnknown,
+    PermanentError,
     ProviderRejected,
     ProviderUnavailable,
     redact,
@@ -52,16 +54,19 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
-_DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
 def endpoint_key(url: str) -> str:
-    """The host (and a port other than the scheme's default) ``url`` reaches: the same for every
-    spelling of one endpoint, e.g. ``https://API.builtfast.com:443/`` and ``https://api.builtfast.com``."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
-    port = parts.port
-    return host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
+    """The host (and a port other than the scheme's default) ``url`` reaches, the same for every
+    spelling of one endpoint: ``https://API.builtfast.com:443/`` and ``https://api.builtfast.com``,
+    or a host in Unicode and its ``xn--`` form, as httpx connects to them."""
+    try:
+        parsed = httpx.URL(url)
+        host, port = parsed.raw_host.decode("ascii").rstrip("."), parsed.port  # port: None if default
+    except (httpx.InvalidURL, UnicodeError):  # httpx would refuse to send to it: key it as written
+        return url.strip().lower()
+    with contextlib.suppress(ValueError):  # an IP address: in its one canonical spelling
+        address = ipaddress.ip_address(host)
+        host = f"[{address}]" if address.version == 6 else str(address)
+    return host if port is None else f"{host}:{port}"
 
 
 def header_safe(token: str) -> bool:
@@ -94,16 +99,21 @@ def describe_plain(response: httpx.Response) -> str:
     return text[:300] if text else response.reason_phrase
 
 
+_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+"""Headers that describe the body as sent, not the rewritten one."""
+
+
 def _redacted(response: httpx.Response, secrets: Sequence[str]) -> httpx.Response:
     """``response`` with every secret value in its body replaced (the same response if none is)."""
     text = response.text
     clean = redact(text, secrets)
     if clean == text:
         return response
+    kept = [(k, v) for k, v in response.headers.items() if k.lower() not in _BODY_HEADERS]
     return httpx.Response(
         response.status_code,
-        headers={"content-type": response.headers.get("content-type", "text/plain")},
-        content=clean.encode(),
+        headers=kept,  # Retry-After and content-type still count
+        content=clean.encode(response.encoding or "utf-8", errors="replace"),
         request=response.request,
     )
 
@@ -177,9 +187,17 @@ class ProviderHTTP:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
+        acts: bool = False,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise a ``RollbackError``."""
+        """Send with retries; return a 2xx response or raise a ``RollbackError``.
+
+        ``acts``: the call asks the provider to change something (a rollback), so an attempt lost
+        or answered 5xx may have been carried out. Once one may have, a later refusal is no longer
+        proof that nothing happened (``OutcomeUnknown``), and a transient failure says
+        ``maybe_acted``.
+        """
         last: ProviderUnavailable | None = None
+        acted = False
         for attempt in range(self.retry.attempts):
             if attempt:
                 await asyncio.sleep(self.retry.delay(attempt - 1, last.retry_after if last else None))
@@ -190,24 +208,34 @@ class ProviderHTTP:
                     )
             except httpx.HTTPError as exc:
                 self._count(operation, type(exc).__name__)
-                last = self._network_failure(exc, operation=operation, idempotent=idempotent)
+                last = self._network_failure(exc, operation=operation, idempotent=idempotent, acts=acts)
+                acted = acted or last.maybe_acted
                 continue
             self._count(operation, str(response.status_code))
             if response.is_success:
                 return response
-            last = self._http_failure(
-                response, operation=operation, idempotent=idempotent, describe=describe, secrets=secrets
-            )
+            try:
+                last = self._http_failure(
+                    response, operation=operation, idempotent=idempotent, describe=describe, secrets=secrets
+                )
+            except PermanentError as err:
+                if acted:
+                    raise OutcomeUnknown(
+                        f"{err.message}; an earlier attempt may have been carried out"
+                    ) from err
+                raise
+            last.maybe_acted = acted = acted or (acts and response.status_code >= 500)
         assert last is not None
+        last.maybe_acted = acted
         raise last
 
     def _network_failure(
-        self, exc: httpx.HTTPError, *, operation: str, idempotent: bool
+        self, exc: httpx.HTTPError, *, operation: str, idempotent: bool, acts: bool
     ) -> ProviderUnavailable:
         """Classify a transport error; raise at once when a re-send would be unsafe."""
         message = f"{self.provider} {operation}: {type(exc).__name__} talking to the provider"
         if isinstance(exc, _NOT_SENT) or idempotent:
-            err = ProviderUnavailable(message, maybe_acted=not isinstance(exc, _NOT_SENT))
+            err = ProviderUnavailable(message, maybe_acted=acts and not isinstance(exc, _NOT_SENT))
             err.__cause__ = exc
             return err
         raise OutcomeUnknown(f"{message}; the request may have reached it") from exc
@@ -233,7 +261,7 @@ class ProviderHTTP:
         message = f"{self.provider} {operation}: HTTP {code}: {detail}"
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if code == 429 or (code >= 500 and idempotent):
-            return ProviderUnavailable(message, retry_after=retry_after, maybe_acted=code >= 500)
+            return ProviderUnavailable(message, retry_after=retry_after)
         if code >= 500:
             raise OutcomeUnknown(f"{message}; the provider may have acted")
         if code in (401, 403):

@@ -354,4 +354,5 @@ class YandexAdapter:
             headers={"Authorization": f"Bearer {auth.token}", **call.headers},
             params=call.params,
             json_body=call.json_body,
+            acts=call.method == "POST",  # the rollback; every other call here is a read
         )
