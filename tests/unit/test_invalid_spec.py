@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -14,16 +15,20 @@ from tests.integrations.kstatus import kstatus
 from tests.support.memory import MemoryKube, fresh
 
 
-async def test_an_invalid_spec_ends_failed_for_kstatus_too_with_an_event() -> None:
-    body = fresh(generation=3, provider={})  # no provider key
-    body["status"] = {"observedGeneration": 0}  # the CRD's default status
+async def _rejected(body: dict[str, Any]) -> MemoryKube:
+    """The request in memory after the operator met ``body``, whose spec the models refuse."""
     kube = MemoryKube(body)
     with pytest.raises(ValidationError) as invalid:
         Request.parse(body)
+    steps = Steps(kube=kube, timing=Timing(), clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    await steps.reject_invalid(body, invalid.value)
+    return kube
 
-    await Steps(kube=kube, timing=Timing(), clock=lambda: datetime.now(UTC)).reject_invalid(
-        body, invalid.value
-    )  # type: ignore[arg-type]
+
+async def test_an_invalid_spec_ends_failed_for_kstatus_too_with_an_event() -> None:
+    body = fresh(generation=3, provider={})  # no provider key
+    body["status"] = {"observedGeneration": 0}  # the CRD's default status
+    kube = await _rejected(body)
 
     status = kube.body["status"]
     assert status["phase"] == "Failed"
@@ -39,13 +44,7 @@ async def test_a_claimed_request_whose_spec_no_longer_passes_ends_unknown_not_fa
     body = fresh(provider={"vector": {"environmentId": "01jfgxk4", "apiURL": "https://me@api.builtfast.com"}})
     claimed = "2026-11-22T10:00:00Z"
     body["status"] = {"phase": "InProgress", "startedAt": claimed, "operation": {"claimedAt": claimed}}
-    kube = MemoryKube(body)
-    with pytest.raises(ValidationError) as invalid:
-        Request.parse(body)
-
-    await Steps(kube=kube, timing=Timing(), clock=lambda: datetime.now(UTC)).reject_invalid(
-        body, invalid.value
-    )  # type: ignore[arg-type]
+    kube = await _rejected(body)
 
     status = kube.body["status"]
     assert status["phase"] == "Unknown"
