@@ -32,6 +32,8 @@ from rollback_operator.providers.base import Credentials, Provider, Resolution
 from rollback_operator.status import Clock, Kube, Request, StatusWriter
 
 log = logging.getLogger(__name__)
+CHECK_PROVIDER = "Check the provider; if no rollback happened, delete this request and create a new one."
+"""What a human should do about an ``OutcomeUnknown``: the end of every such message."""
 T = TypeVar("T")
 
 
@@ -156,8 +158,7 @@ class Steps:
         if (status.get("operation") or {}).get("claimedAt"):  # e.g. rules tightened by an upgrade
             message = (
                 f"the spec no longer passes the operator's checks ({problems}), so it cannot follow "
-                "this request, whose rollback may have been sent. Check the provider; if no rollback "
-                "happened, delete this request and create a new one."
+                f"this request, whose rollback may have been sent. {CHECK_PROVIDER}"
             )
             situation = Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, message)
         else:

@@ -39,7 +39,14 @@ from rollback_operator.errors import (
     RollbackError,
     TransientError,
 )
-from rollback_operator.jobs import GaveUp, Job, Steps, resolution_facts, resolution_from_status
+from rollback_operator.jobs import (
+    CHECK_PROVIDER,
+    GaveUp,
+    Job,
+    Steps,
+    resolution_facts,
+    resolution_from_status,
+)
 from rollback_operator.models import OperationState, Phase, RollbackRequestSpec
 from rollback_operator.observing import first_look, observe, settle
 from rollback_operator.providers import Registry
@@ -48,7 +55,6 @@ from rollback_operator.scheduling import QueueEntry, TargetGate
 from rollback_operator.status import Clock, Kube, Request, StatusWriter, utcnow
 
 log = logging.getLogger(__name__)
-CHECK_PROVIDER = "Check the provider; if no rollback happened, delete this request and create a new one."
 
 
 def _unsure(err: RollbackError) -> OutcomeUnknown:
@@ -170,23 +176,25 @@ class Reconciler:
                 return
         await observe(job, self.steps, looked=True)
 
+    def _disallowed(self, job: Job) -> str | None:
+        """The first of the request's provider URLs outside the allow-list, if any."""
+        urls = job.adapter.endpoints(job.block)
+        return next((url for url in urls if not endpoint_allowed(url, self.settings.allowed)), None)
+
     def _check_endpoints(self, job: Job) -> None:
-        for url in job.adapter.endpoints(job.block):
-            if not endpoint_allowed(url, self.settings.allowed):
-                raise EndpointNotAllowed(
-                    f"{url} is not in the operator's allow-list; no request was sent. An operator admin "
-                    "can allow it with --allowed-endpoint or ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS."
-                )
+        if url := self._disallowed(job):
+            raise EndpointNotAllowed(
+                f"{url} is not in the operator's allow-list; no request was sent. An operator admin "
+                "can allow it with --allowed-endpoint or ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS."
+            )
 
     def _check_endpoints_again(self, job: Job) -> None:
         """Before resuming a claimed request: its endpoints may have left the allow-list since."""
-        try:
-            self._check_endpoints(job)
-        except EndpointNotAllowed as err:
+        if url := self._disallowed(job):
             raise OutcomeUnknown(
-                f"{err.message.partition(';')[0]} any more, so the operator no longer contacts it about "
-                f"this request, whose rollback may have been sent. {CHECK_PROVIDER}"
-            ) from err
+                f"{url} is not in the operator's allow-list any more, so the operator no longer "
+                f"contacts it about this request, whose rollback may have been sent. {CHECK_PROVIDER}"
+            )
 
     async def _waiting(self, job: Job, ahead: list[QueueEntry]) -> None:
         more = f" (and {len(ahead) - 1} more)" if len(ahead) > 1 else ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import ipaddress
 import json
 import random
@@ -54,6 +55,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
+@functools.lru_cache(maxsize=256)  # asked on every watch event; a handful of URLs recur
 def endpoint_key(url: str) -> str:
     """The host (and a port other than the scheme's default) ``url`` reaches, the same for every
     spelling of one endpoint: ``https://API.builtfast.com:443/`` and ``https://api.builtfast.com``,
@@ -224,7 +226,7 @@ class ProviderHTTP:
                         f"{err.message}; an earlier attempt may have been carried out"
                     ) from err
                 raise
-            last.maybe_acted = acted = acted or (acts and response.status_code >= 500)
+            acted = acted or (acts and response.status_code >= 500)
         assert last is not None
         last.maybe_acted = acted
         raise last
