@@ -40,36 +40,36 @@ def _post_faults(sandboxes: Sandboxes, provider: str, faults: Faults) -> None:
     sandboxes.read(provider, lambda s: setattr(s, "faults", faults))
 
 
-def _claim_then_kill(
+def _taken_over_after_claim(
     sandboxes: Sandboxes,
     requests_: Requests,
     factory: OperatorFactory,
-    scenario: Scenario,
-    name: str,
+    provider: str,
+    faults: Faults,
     **spec: Any,
-) -> None:
-    """Submit a request and SIGKILL the operator once it holds the claim, before the provider acted."""
-    _post_faults(
-        sandboxes, scenario.sandbox, Faults(latency=1.5, methods=("POST",))
-    )  # the call hangs before acting
+) -> tuple[Scenario, dict[str, Any]]:
+    """SIGKILL the operator once it holds the claim and before the provider acted; then a second
+    operator, facing ``faults``, takes the request over. Its scenario and final status."""
+    world = World(sandboxes)
+    scenario = world.scenario(provider)
+    world.apply()
+    hang = Faults(latency=1.5, methods=("POST",))  # the rollback call hangs before acting
+    _post_faults(sandboxes, provider, hang)
     first = factory().start()
-    _submit(requests_, scenario, name, **spec)
-    requests_.wait(name, lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    _submit(requests_, scenario, "claimed", **spec)
+    requests_.wait("claimed", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
     first.kill()
-    assert "id" not in requests_.status(name)["operation"]
+    assert "id" not in requests_.status("claimed")["operation"]
+    _post_faults(sandboxes, provider, faults)
+    factory(log_name="second.log").start()
+    return scenario, requests_.wait_terminal("claimed", timeout=60)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_kill_after_the_claim_and_before_the_provider_acted_rolls_back_once(
     provider: str, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
 ) -> None:
-    world = World(sandboxes)
-    scenario = world.scenario(provider)
-    world.apply()
-    _claim_then_kill(sandboxes, requests_, operator_factory, scenario, "claimed")
-    _post_faults(sandboxes, provider, Faults())
-    operator_factory(log_name="second.log").start()
-    status = requests_.wait_terminal("claimed", timeout=60)
+    scenario, status = _taken_over_after_claim(sandboxes, requests_, operator_factory, provider, Faults())
 
     assert status["phase"] == "Succeeded", status
     assert scenario.rollbacks(sandboxes) == 1
@@ -123,13 +123,10 @@ def test_a_claim_the_provider_never_answers_about_ends_unknown_not_failed(
     provider: str, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
 ) -> None:
     """Failed would invite a second request, and so perhaps a second rollback."""
-    world = World(sandboxes)
-    scenario = world.scenario(provider)
-    world.apply()
-    _claim_then_kill(sandboxes, requests_, operator_factory, scenario, "unanswered", timeoutSeconds=10)
-    _post_faults(sandboxes, provider, Faults(error_rate=1.0))  # every question is answered 503
-    operator_factory(log_name="second.log").start()
-    status = requests_.wait_terminal("unanswered", timeout=60)
+    every_call_503 = Faults(error_rate=1.0)
+    scenario, status = _taken_over_after_claim(
+        sandboxes, requests_, operator_factory, provider, every_call_503, timeoutSeconds=10
+    )
 
     assert status["phase"] == "Unknown", status
     assert condition(status, "Triggered")["reason"] == "OutcomeUnknown"
