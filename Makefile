@@ -36,7 +36,7 @@ controlplane: ## Build kube-apiserver, etcd and kubectl from the pinned Go modul
 .PHONY: crds
 crds: venv ## Regenerate crds/ (and its copy in deploy/crd/) from the pydantic models
 	$(PY) -m rollback_operator.crd --write
-	cp crds/rollbackrequests.rollback.dev.yaml deploy/crd/
+	cp crds/*.yaml deploy/crd/
 
 .PHONY: lint
 lint: venv ## ruff, mypy (strict), import-linter layer contracts

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from rollback_operator import __version__
 from rollback_operator.config import Settings, Timing, allowed_endpoints, default_identity
+from rollback_operator.retention import parse_duration
 
 TIMING_FIELDS = tuple(field.name for field in dataclasses.fields(Timing))
 """Every ``Timing`` setting, each a ``--flag`` of ``run``."""
@@ -44,6 +45,18 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--identity", default=None, help="this instance's name in claims (default: host/pid/random)"
     )
     run.add_argument("--max-concurrent", type=int, default=200, help="requests worked on at once")
+    run.add_argument(
+        "--record-retention",
+        type=parse_duration,
+        default="90d",
+        metavar="DURATION",
+        help="keep RollbackRecords this long after they end, then delete them (default 90d; e.g. 12h)",
+    )
+    run.add_argument(
+        "--allow-self-approval",
+        action="store_true",
+        help="let the requester of a rollback approve it too (default: refused)",
+    )
     timing = run.add_argument_group("timing (seconds)")
     defaults = Timing()
     for name in TIMING_FIELDS:
@@ -72,6 +85,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allowed=allowed_endpoints(args.allowed_endpoint),
         timing=timing,
         max_concurrent=args.max_concurrent,
+        record_retention=args.record_retention,
+        allow_self_approval=args.allow_self_approval,
     )
 
 

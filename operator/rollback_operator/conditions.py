@@ -16,7 +16,9 @@ from datetime import datetime
 from rollback_operator.models import Condition, ConditionStatus, Phase
 
 RESOLVED, TRIGGERED, READY, RECONCILING, STALLED = "Resolved", "Triggered", "Ready", "Reconciling", "Stalled"
+APPROVED = "Approved"
 TYPES = (RESOLVED, TRIGGERED, READY, RECONCILING, STALLED)
+"""The conditions of every request; ``Approved`` is added when the spec requires an approval."""
 
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 
@@ -42,6 +44,12 @@ class Reason:
     PROGRESSING = "Progressing"
     FINISHED = "Finished"
     NO_FAILURE = "NoFailure"
+    ALREADY_EXECUTED = "AlreadyExecuted"
+    EXPIRED = "Expired"
+    AWAITING_APPROVAL = "AwaitingApproval"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    PLAN_CHANGED = "PlanChanged"
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class Situation:
     """Whether the provider accepted the rollback (decides Resolved/Triggered after a failure)."""
     resolved: bool = False
     """Whether the target was known before a failure (keeps ``Resolved=True`` after it)."""
+    approved: bool = False
+    """Whether an approval of the plan was accepted (``Approved=True``)."""
 
     @property
     def terminal(self) -> bool:
@@ -70,6 +80,12 @@ def _rows(s: Situation) -> dict[str, Row]:
     working = {RECONCILING: (T, Reason.PROGRESSING), STALLED: (F, Reason.NO_FAILURE)}
     finished = {RECONCILING: (F, Reason.FINISHED), STALLED: (F, Reason.NO_FAILURE)}
     match s.phase:
+        case _ if s.reason == Reason.ALREADY_EXECUTED:
+            return _already_executed(s)
+        case Phase.AWAITING_APPROVAL:
+            waiting = (F, Reason.AWAITING_APPROVAL)
+            rows = {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: waiting, READY: waiting}
+            return {**rows, RECONCILING: (T, Reason.AWAITING_APPROVAL), STALLED: (F, Reason.NO_FAILURE)}
         case Phase.PENDING | Phase.RESOLVING | Phase.WAITING:
             resolved = (F, s.reason) if s.reason != Reason.WAITING_FOR_TARGET else (U, s.reason)
             trig = (F, Reason.WAITING_FOR_TARGET if s.phase is Phase.WAITING else Reason.PENDING)
@@ -101,6 +117,31 @@ def _succeeded(s: Situation) -> dict[str, Row]:
     return {RESOLVED: ok, TRIGGERED: (T, Reason.ROLLBACK_TRIGGERED), READY: (T, Reason.ROLLBACK_SUCCEEDED)}
 
 
+def _already_executed(s: Situation) -> dict[str, Row]:
+    """A request whose identity ran before: the earlier run's outcome, under its own reason."""
+    mirrored = (T if s.phase is Phase.SUCCEEDED else F, s.reason)
+    stalled = (F, Reason.NO_FAILURE) if s.phase is Phase.SUCCEEDED else (T, s.reason)
+    return {
+        RESOLVED: (T, Reason.TARGET_RESOLVED),
+        TRIGGERED: (F, s.reason),
+        READY: mirrored,
+        RECONCILING: (F, Reason.FINISHED),
+        STALLED: stalled,
+    }
+
+
+def _approval(s: Situation, before: dict[str, Condition]) -> Row:
+    """The ``Approved`` row: set by the approval steps, otherwise kept as it was."""
+    if s.phase is Phase.AWAITING_APPROVAL:
+        return (F, Reason.AWAITING_APPROVAL)
+    if s.reason in (Reason.REJECTED, Reason.PLAN_CHANGED):
+        return (F, s.reason)
+    if s.approved:
+        return (T, Reason.APPROVED)
+    old = before.get(APPROVED)
+    return (old.status, old.reason) if old is not None else (U, Reason.PENDING)
+
+
 def _failed(s: Situation) -> dict[str, Row]:
     stalled = {STALLED: (T, s.reason), RECONCILING: (F, Reason.FINISHED)}
     if s.triggered:
@@ -118,13 +159,24 @@ def render(
     previous: Sequence[Condition],
     generation: int | None,
     now: datetime,
+    approval: bool = False,
 ) -> list[Condition]:
-    """All five conditions for ``situation``; ``lastTransitionTime`` moves only on a status flip."""
+    """All conditions for ``situation`` (five, six with ``approval``); ``lastTransitionTime`` moves
+    only on a status flip."""
     before = {c.type: c for c in previous}
     rows = _rows(situation)
-    origin = next((kind for kind in (RESOLVED, TRIGGERED) if rows[kind][1] == situation.reason), None)
+    if approval:
+        rows[APPROVED] = _approval(situation, before)
+    origin = next(
+        (
+            kind
+            for kind in (RESOLVED, TRIGGERED, APPROVED)
+            if kind in rows and rows[kind][1] == situation.reason
+        ),
+        None,
+    )
     out = []
-    for kind in TYPES:
+    for kind in (*TYPES, APPROVED) if approval else TYPES:
         status, reason = rows[kind]
         old = before.get(kind)
         since = old.last_transition_time if old is not None and old.status == status else now

@@ -93,6 +93,10 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     allowed: tuple[str, ...] = DEFAULT_ALLOWED_ENDPOINTS
     timing: Timing = field(default_factory=Timing)
+    record_retention: float = 90 * 86400.0
+    """Seconds a RollbackRecord is kept after its last moment; then the operator deletes it."""
+    allow_self_approval: bool = False
+    """Whether a request's own requester may approve it."""
     max_concurrent: int = 200
     """Requests actively resolved, triggered or polled at once (the others wait their turn unwritten:
     no phase yet, which ``kubectl rollback`` shows as Pending)."""

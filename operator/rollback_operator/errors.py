@@ -17,7 +17,9 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
           ├── CredentialsInvalid   401/403, or a Secret value that cannot be used
           ├── TargetNotFound       the requested version is not among the candidates
           ├── PreconditionFailed   ``expectedCurrentVersion`` differs from the live version
-          └── EndpointNotAllowed   a spec URL outside the operator's allow-list
+          ├── EndpointNotAllowed   a spec URL outside the operator's allow-list
+          ├── Expired              ``spec.notAfter`` passed before the claim
+          └── GaveUp               a transient failure outlasted the request's deadline
 
 Outside the tree: ``Conflict`` (a guarded status write lost a race) and ``Gone`` (the request was
 deleted) describe the Kubernetes side and steer the reconciler's control flow.
@@ -122,6 +124,20 @@ class EndpointNotAllowed(PermanentError):
     """A provider URL from the spec is outside the operator's allow-list."""
 
     reason = "EndpointNotAllowed"
+
+
+class Expired(PermanentError):
+    """``spec.notAfter`` passed before the rollback was claimed; nothing was sent."""
+
+    reason = "Expired"
+
+
+class GaveUp(PermanentError):
+    """A transient failure outlasted the request's deadline; keeps the transient reason."""
+
+    def __init__(self, cause: TransientError, seconds: int) -> None:
+        super().__init__(f"gave up after {seconds}s: {cause.message}")
+        self.reason = cause.reason
 
 
 class Conflict(Exception):

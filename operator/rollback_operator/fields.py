@@ -10,6 +10,7 @@ rules; ``tests/api/cases.py`` checks that pydantic and the API server agree.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -127,3 +128,36 @@ KubeName = Annotated[
 
 Identifier = Annotated[str, Field(min_length=1, max_length=ID_MAX_LENGTH)]
 """A provider-side id or name: opaque, non-empty, bounded so CEL cost estimates stay small."""
+
+# ------------------------------------------------------------------------- timestamps
+
+TIMESTAMP_MESSAGE = "must be an RFC 3339 time with a time zone, e.g. 2026-12-31T23:59:00Z"
+RFC3339 = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def check_timestamp(value: str) -> str:
+    """Accept an RFC 3339 time with a zone (the CEL rule on ``Timestamp``, plus a real date)."""
+    if re.fullmatch(RFC3339, value):
+        try:
+            datetime.fromisoformat(value.upper())
+        except ValueError:
+            pass
+        else:
+            return value
+    raise ValueError(TIMESTAMP_MESSAGE)
+
+
+# A string with a CEL rule, not `format: date-time`: CEL sees such strings as timestamps, and the
+# message should say what is wanted instead of quoting a format name.
+Timestamp = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        json_schema_extra=validations(cel_rule(f"self.matches(r'^{RFC3339}$')", TIMESTAMP_MESSAGE)),
+    ),
+    AfterValidator(check_timestamp),
+]
+"""An RFC 3339 time with a time zone."""

@@ -15,6 +15,7 @@ instead primed from one listing at startup, before kopf's watch begins.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from rollback_operator.errors import Gone, KubernetesUnavailable
 from rollback_operator.kube import KubeAPI
 from rollback_operator.models import GROUP, PLURAL, TERMINAL_PHASES, UNFINISHED_SELECTOR, VERSION
 from rollback_operator.providers import Registry
-from rollback_operator.reconciler import Reconciler
+from rollback_operator.reconcile import Reconciler
+from rollback_operator.retention import keep
 from rollback_operator.scheduling import QueueIndex, Supervisor, TargetGate
 
 COMPONENT = "rollback-operator"
@@ -71,7 +73,7 @@ class Runtime:
     async def prime(self, namespaces: Sequence[str]) -> None:
         """Load every unfinished request into the queue before the watch delivers any of them."""
         # Retried like every Kubernetes call: e.g. 429 "storage is (re)initializing" after a CRD update.
-        listed = await self.reconciler.steps.kube_retrying(lambda: self.kube.list_unfinished(namespaces))
+        listed = await self.reconciler.calls.kube_retrying(lambda: self.kube.list_unfinished(namespaces))
         for body in listed:
             self.queue.update(body, self.reconciler.target_key(body))
 
@@ -156,12 +158,16 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     runtime = Runtime(kube, registry, queue, gate, supervisor, reconciler)
     await runtime.prime(memo.namespaces)
     memo.runtime = runtime
+    memo.retention = asyncio.create_task(
+        keep(kube, retention=config.record_retention, clock=reconciler.clock), name="record retention"
+    )
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     """Let triggers in flight record their handles, then close the clients."""
     runtime: Runtime = memo.runtime
+    memo.retention.cancel()
     await runtime.supervisor.shutdown(grace=memo.settings.timing.claim_grace / 2)
     await runtime.registry.aclose()
     await runtime.kube.close()

@@ -1,10 +1,10 @@
-"""The operator's own Kubernetes API calls: read a request, write its status, read a Secret, post Events.
+"""The operator's own Kubernetes API calls: requests, their status, RollbackRecords, Secrets, Events.
 
 kopf watches; everything the reconciler writes goes through ``KubeAPI`` (kubernetes_asyncio), so
 the writes are explicit and countable: status merge-patches (optionally guarded by
 ``metadata.resourceVersion``, which makes the claim a fencing token: a stale writer gets 409) and
 core/v1 Events. Secret values are decoded here and handed over as a plain mapping; they are
-never logged. Built once at startup by ``handlers.py``; used by ``reconciler.py``.
+never logged. Built once at startup by ``handlers.py``; used by ``reconcile/``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from rollback_operator import __version__
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
 from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
+from rollback_operator.record import RECORD_PLURAL
 
 log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
@@ -134,6 +135,61 @@ class KubeAPI:
         )
         body: dict[str, Any] = await _answer(call, f"patch status of {namespace}/{name}")
         return body
+
+    async def get_record(self, name: str) -> dict[str, Any] | None:
+        """The RollbackRecord ``name``, or None when there is none."""
+        call = self._custom.get_cluster_custom_object(
+            GROUP, VERSION, RECORD_PLURAL, name, _preload_content=False
+        )
+        try:
+            body: dict[str, Any] = await _answer(call, f"get RollbackRecord {name}")
+        except Gone:
+            return None
+        return body
+
+    async def create_record(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a RollbackRecord; ``Conflict`` when one of that name exists already (the claim)."""
+        name = body["metadata"]["name"]
+        call = self._custom.create_cluster_custom_object(
+            GROUP, VERSION, RECORD_PLURAL, dict(body), _preload_content=False
+        )
+        created: dict[str, Any] = await _answer(call, f"create RollbackRecord {name}")
+        return created
+
+    async def patch_record(
+        self, name: str, patch: Mapping[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        """Merge ``patch`` into the record; guarded (``Conflict``) when ``resource_version`` is given."""
+        merged: dict[str, Any] = dict(patch)
+        if resource_version is not None:
+            merged["metadata"] = {"resourceVersion": resource_version}
+        call = self._custom.patch_cluster_custom_object(
+            GROUP, VERSION, RECORD_PLURAL, name, merged, _content_type=MERGE_PATCH, _preload_content=False
+        )
+        body: dict[str, Any] = await _answer(call, f"patch RollbackRecord {name}")
+        return body
+
+    async def list_records(self, *, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of RollbackRecords and the token of the next page (None after the last)."""
+        options: dict[str, Any] = {"limit": limit}
+        if token:
+            options["_continue"] = token
+        call = self._custom.list_cluster_custom_object(
+            GROUP, VERSION, RECORD_PLURAL, _preload_content=False, **options
+        )
+        page = await _answer(call, "list RollbackRecords")
+        return list(page.get("items") or []), (page.get("metadata") or {}).get("continue") or None
+
+    async def delete_record(self, name: str, *, resource_version: str) -> None:
+        """Delete a record if it is still the version read (a record written since is kept)."""
+        options = {"body": {"preconditions": {"resourceVersion": resource_version}}}
+        call = self._custom.delete_cluster_custom_object(
+            GROUP, VERSION, RECORD_PLURAL, name, _preload_content=False, **options
+        )
+        try:
+            await _answer(call, f"delete RollbackRecord {name}")
+        except (Gone, Conflict):
+            return
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         """The Secret's data, decoded; None when the Secret does not exist."""

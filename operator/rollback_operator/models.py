@@ -37,6 +37,7 @@ from rollback_operator.fields import URL_RULE as URL_RULE
 from rollback_operator.fields import HttpsURL as HttpsURL
 from rollback_operator.fields import Identifier as Identifier
 from rollback_operator.fields import KubeName as KubeName
+from rollback_operator.fields import Timestamp
 from rollback_operator.fields import cel_rule as cel_rule
 from rollback_operator.fields import check_name as check_name
 from rollback_operator.fields import check_url as check_url
@@ -182,6 +183,13 @@ class Target(_Spec):
         return self
 
 
+class Approval(_Spec):
+    """Whether a person must approve the resolved plan before the rollback is triggered."""
+
+    required: bool = Field(default=False, strict=True)
+    """Wait in AwaitingApproval after resolving until a RollbackApproval approves the plan (default false)."""
+
+
 SPEC_IMMUTABLE = "spec is immutable; create a new RollbackRequest"
 
 
@@ -213,6 +221,21 @@ class RollbackRequestSpec(_Spec):
     )
     """Seconds from the trigger to a terminal provider state before the request fails (10..86400,
     default 1800)."""
+    not_after: Timestamp | None = None
+    """RFC 3339 time: if the rollback has not been claimed by then, the request fails (Expired) and
+    nothing is sent. Protects re-creations after the records are gone (a rebuilt cluster)."""
+    approval: Approval | None = None
+    """Require a RollbackApproval of the resolved plan before the rollback is triggered."""
+
+    @property
+    def not_after_time(self) -> datetime | None:
+        """``not_after`` as an aware datetime."""
+        return datetime.fromisoformat(self.not_after.upper()) if self.not_after else None
+
+    @property
+    def approval_required(self) -> bool:
+        """True when the request must be approved before the trigger."""
+        return self.approval is not None and self.approval.required
 
 
 # ---------------------------------------------------------------------------------------- status
@@ -224,6 +247,7 @@ class Phase(StrEnum):
     PENDING = "Pending"
     WAITING = "Waiting"
     RESOLVING = "Resolving"
+    AWAITING_APPROVAL = "AwaitingApproval"
     IN_PROGRESS = "InProgress"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
@@ -313,7 +337,7 @@ class RollbackRequestStatus(_Status):
     observed_generation: int | None = None
     """The spec generation the status describes."""
     phase: Phase | None = None
-    """Pending, Waiting, Resolving, InProgress, Succeeded, Failed or Unknown."""
+    """Pending, Waiting, Resolving, AwaitingApproval, InProgress, Succeeded, Failed or Unknown."""
     provider: Literal["facets", "vector", "yandexServerlessContainer"] | None = None
     """The provider handling the request."""
     current_version: str | None = None
@@ -324,6 +348,10 @@ class RollbackRequestStatus(_Status):
     """One line on why this target was chosen."""
     operation: Operation | None = None
     """The provider operation, once claimed."""
+    requested_by: str | None = None
+    """Who created the request (the rollback.dev/requested-by annotation at first sight), or unknown."""
+    approved_by: str | None = None
+    """Who approved the plan, when the request required an approval."""
     started_at: datetime | None = None
     """When the operator started working on the request."""
     completed_at: datetime | None = None

@@ -6,7 +6,7 @@ startup (so no request can overtake an earlier one across restarts) and kept cur
 events. ``TargetGate.wait_turn`` blocks until no request is ahead: none that holds a claim, and
 none created earlier. ``Supervisor`` runs one reconcile task per unfinished request, restarts a
 task that failed unexpectedly, and lets a trigger in flight finish its record on shutdown.
-Used by ``handlers.py`` (feeding events) and ``reconciler.py`` (waiting).
+Used by ``handlers.py`` (feeding events) and ``reconcile/run.py`` (waiting).
 """
 
 from __future__ import annotations

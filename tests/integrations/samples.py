@@ -13,7 +13,8 @@ from typing import Any
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.models import Operation, OperationState, Phase
-from rollback_operator.status import Request, StatusWriter
+from rollback_operator.reconcile.job import Request
+from rollback_operator.reconcile.status import StatusWriter
 from tests.support.memory import MemoryKube, fresh
 
 Step = tuple[Situation, dict[str, Any]]

@@ -57,9 +57,10 @@ def _taken_over_after_claim(
     _post_faults(sandboxes, provider, hang)
     first = factory().start()
     _submit(requests_, scenario, "claimed", **spec)
-    requests_.wait("claimed", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    claim = requests_.wait_claim("claimed")
     first.kill()
-    assert "id" not in requests_.status("claimed")["operation"]
+    assert "operationId" not in (requests_.record(claim["metadata"]["name"]) or {}).get("status", {})
+    assert "operation" not in requests_.status("claimed")
     _post_faults(sandboxes, provider, faults)
     factory(log_name="second.log").start()
     return scenario, requests_.wait_terminal("claimed", timeout=60)
@@ -88,7 +89,8 @@ def test_a_kill_after_the_provider_acted_but_before_the_record_adopts_that_rollb
 
     _until(lambda: scenario.rollbacks(sandboxes) == 1, what="the provider to perform the rollback")
     first.kill()
-    assert "id" not in requests_.status("acted")["operation"]  # the handle was never recorded
+    assert "operation" not in requests_.status("acted")  # the handle was never recorded
+    assert "operationId" not in (requests_.record(requests_.record_name("acted")) or {})["status"]
     _post_faults(sandboxes, provider, Faults())
     operator_factory(log_name="second.log").start()
     status = requests_.wait_terminal("acted", timeout=60)
@@ -200,7 +202,7 @@ def test_a_graceful_stop_lets_a_trigger_in_flight_record_its_handle(
     running = operator_factory().start()
     _submit(requests_, scenario, "in-flight")
 
-    requests_.wait("in-flight", lambda s: bool(s.get("operation", {}).get("claimedAt")), what="a claim")
+    requests_.wait_claim("in-flight")
     exit_code = running.stop(timeout=30)
 
     assert exit_code == 0

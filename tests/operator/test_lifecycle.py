@@ -70,7 +70,7 @@ def test_a_rollback_one_step_back_succeeds_and_reaches_the_provider_once(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_rollback_finished_at_the_first_look_is_written_twice_claim_then_outcome(
+def test_a_rollback_finished_at_the_first_look_costs_one_status_write_and_two_record_writes(
     provider: str, sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
 ) -> None:
     scenario = _target(sandboxes, provider)  # the sandboxes finish rollbacks at once
@@ -80,12 +80,15 @@ def test_a_rollback_finished_at_the_first_look_is_written_twice_claim_then_outco
     versions = record(requests_, "twice", lambda: requests_.create(body))
     written = [v["status"] for v in versions[1:]]  # every version after the one created
 
-    # the claim (no handle yet), then handle and outcome in one write: no write for the trigger alone
-    assert [(s["phase"], "id" in s["operation"]) for s in written] == [
-        ("InProgress", False),
-        ("Succeeded", True),
-    ]
-    assert written[1]["operation"]["state"] == "Succeeded"
+    # the claim is the record; handle and outcome come in one status write, none for the trigger alone
+    assert [(s["phase"], "id" in s["operation"]) for s in written] == [("Succeeded", True)]
+    assert written[0]["operation"]["state"] == "Succeeded"
+    rec = requests_.record(requests_.record_name("twice"))
+    assert rec is not None
+    assert rec["status"]["claimedAt"] == written[0]["operation"]["claimedAt"]
+    assert rec["status"]["claimedAt"] <= written[0]["operation"]["triggeredAt"]
+    assert rec["status"]["operationId"] == written[0]["operation"]["id"]
+    assert rec["status"]["outcome"]["reason"] == "RollbackSucceeded"
     managers = requests_.get("twice")["metadata"]["managedFields"]
     assert {m["manager"] for m in managers if m.get("subresource") == "status"} == {"rollback-operator"}
     events = requests_.wait_events("twice", 2)

@@ -1,4 +1,4 @@
-"""Installing the RollbackRequest CRD (the committed ``crds/`` file) into a test control plane.
+"""Installing the CRDs (the committed ``crds/`` files) into a test control plane.
 
 ``tests/api/conftest.py`` wraps ``install_crd`` in the session fixture ``crd``; other test
 directories call it from their own fixtures (it is idempotent: a server-side apply).
@@ -13,12 +13,15 @@ from tests.support.controlplane import REPO, ControlPlane
 
 CRD_NAME = "rollbackrequests.rollback.dev"
 CRD_FILE = REPO / "crds" / f"{CRD_NAME}.yaml"
+RECORD_CRD_FILE = REPO / "crds" / "rollbackrecords.rollback.dev.yaml"
 
 
 def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float = 60) -> str:
-    """Apply the CRD and return its name once the API server reports it Established."""
+    """Apply the CRDs and return the request CRD's name once the API server reports it Established."""
     # --force-conflicts: another test directory may have applied the same file already
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+    for crd in {path, RECORD_CRD_FILE}:
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/rollbackrecords.rollback.dev", "--timeout=60s")
     # Polled rather than `kubectl wait`: that errors out ("conditions accessor error") instead of
     # waiting when it reads a CRD so new that it has no conditions yet.
     query = '{.status.conditions[?(@.type=="Established")].status}'

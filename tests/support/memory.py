@@ -1,7 +1,7 @@
 """One RollbackRequest kept in memory, for tests of the status writer without an API server.
 
 ``fresh()`` is a request as created, before the operator wrote anything. ``MemoryKube`` offers what
-``status.StatusWriter`` needs of the Kubernetes API over that one object: status patches merge like
+the reconciler needs of the Kubernetes API (``port.Kube``) over that one object and its records: status patches merge like
 the API server's merge-patch and bump ``resourceVersion``; each patch (with the resourceVersion
 that guarded it, if any) and each Event's reason is recorded for the test to inspect.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from typing import Any
+
+from rollback_operator.errors import Conflict
 
 
 def fresh(generation: int = 1, *, uid: str = "0b7f", **spec: Any) -> dict[str, Any]:
@@ -36,10 +38,14 @@ def fresh(generation: int = 1, *, uid: str = "0b7f", **spec: Any) -> dict[str, A
 
 
 class MemoryKube:
-    """The one object, kept in memory, with every status patch and Event recorded."""
+    """The one object and its RollbackRecords, kept in memory, with every status patch, record write
+    and Event recorded."""
 
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = body
+        self.records: dict[str, dict[str, Any]] = {}
+        self.record_writes: list[tuple[str, str | None]] = []
+        """("create" or "patch", the resourceVersion a patch was guarded by or None), in order."""
         self.patches: list[tuple[dict[str, Any], str | None]] = []
         """(status patch, the resourceVersion it was guarded by or None), in order."""
         self.events: list[str] = []
@@ -55,6 +61,33 @@ class MemoryKube:
         self.body["status"] = {**(self.body.get("status") or {}), **status}
         self.body["metadata"]["resourceVersion"] = str(int(self.body["metadata"]["resourceVersion"]) + 1)
         return copy.deepcopy(self.body)
+
+    async def get_record(self, name: str) -> dict[str, Any] | None:
+        record = self.records.get(name)
+        return copy.deepcopy(record) if record is not None else None
+
+    async def create_record(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        name = body["metadata"]["name"]
+        if name in self.records:
+            raise Conflict(f"RollbackRecord {name} exists")
+        self.record_writes.append(("create", None))
+        record = copy.deepcopy(dict(body))
+        record["metadata"].update(resourceVersion="1", creationTimestamp="2026-11-22T10:00:00Z")
+        self.records[name] = record
+        return copy.deepcopy(record)
+
+    async def patch_record(
+        self, name: str, patch: Mapping[str, Any], *, resource_version: str | None = None
+    ) -> dict[str, Any]:
+        record = self.records[name]
+        if resource_version is not None and resource_version != record["metadata"]["resourceVersion"]:
+            raise Conflict(f"RollbackRecord {name} changed")
+        self.record_writes.append(("patch", resource_version))
+        for key, value in patch.items():
+            if key != "metadata":
+                record[key] = {**(record.get(key) or {}), **value}
+        record["metadata"]["resourceVersion"] = str(int(record["metadata"]["resourceVersion"]) + 1)
+        return copy.deepcopy(record)
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         return None

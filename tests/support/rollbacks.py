@@ -14,7 +14,10 @@ from typing import Any
 
 import kubernetes
 
+from rollback_operator.record import identity, record_name
+
 GROUP, VERSION, PLURAL = "rollback.dev", "v1alpha1", "rollbackrequests"
+RECORDS = "rollbackrecords"
 
 
 def manifest(name: str, provider: Mapping[str, Any], *, secret: str, **spec: Any) -> dict[str, Any]:
@@ -90,6 +93,42 @@ class Requests:
     def wait_terminal(self, name: str, timeout: float = 30) -> dict[str, Any]:
         """Poll until Succeeded, Failed or Unknown."""
         return self.wait_phase(name, "Succeeded", "Failed", "Unknown", timeout=timeout)
+
+    def delete(self, name: str) -> None:
+        """Delete the request (no finalizers: it is gone at once)."""
+        self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def record_name(self, name: str) -> str:
+        """The name of the RollbackRecord of the request ``name`` as it is stored now."""
+        spec = self.get(name)["spec"]
+        return record_name(self.namespace, name, identity(self.namespace, name, spec))
+
+    def record(self, record: str) -> dict[str, Any] | None:
+        """The RollbackRecord ``record``, or None."""
+        try:
+            found: dict[str, Any] = self.custom.get_cluster_custom_object(GROUP, VERSION, RECORDS, record)
+        except kubernetes.client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
+
+    def wait_record(
+        self, record: str, predicate: Callable[[dict[str, Any]], bool], *, timeout: float = 30, what: str
+    ) -> dict[str, Any]:
+        """Poll until the record exists and ``predicate(record)`` holds."""
+        deadline = time.monotonic() + timeout
+        found: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            found = self.record(record)
+            if found is not None and predicate(found):
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{record}: no {what} within {timeout}s; last seen: {found}")
+
+    def wait_claim(self, name: str, *, timeout: float = 30) -> dict[str, Any]:
+        """Poll until the request's record holds a claim (it is created before the provider call)."""
+        return self.wait_record(self.record_name(name), lambda r: True, timeout=timeout, what="claim")
 
     def wait_events(self, name: str, count: int, timeout: float = 10) -> list[Any]:
         """Poll until at least ``count`` Events about the request exist (they follow status writes)."""

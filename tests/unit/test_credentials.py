@@ -11,7 +11,8 @@ import pytest
 from rollback_operator.config import Timing
 from rollback_operator.credentials import SecretCache
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, KubernetesUnavailable
-from rollback_operator.jobs import Job, Steps
+from rollback_operator.reconcile.calls import Calls
+from rollback_operator.reconcile.job import Job
 from tests.unit import samples
 
 
@@ -116,7 +117,7 @@ async def test_a_cancelled_reader_does_not_cancel_the_read_others_wait_for() -> 
     assert store.reads == 1
 
 
-# ---------------------------------------------------------------- Steps: reused values never fail alone
+# ---------------------------------------------------------------- Calls: reused values never fail alone
 
 
 class Adapter:
@@ -142,8 +143,8 @@ def _job() -> Job:
     return samples.job(adapter=Adapter())
 
 
-def _steps(store: Secrets) -> Steps:
-    return Steps(kube=store, timing=Timing(secret_cache=60), clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+def _steps(store: Secrets) -> Calls:
+    return samples.calls(store, timing=Timing(secret_cache=60))
 
 
 @pytest.mark.parametrize("stale", [{"token": "revoked"}, {"wrong-key": "good"}])

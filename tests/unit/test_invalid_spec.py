@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from rollback_operator.config import Timing
-from rollback_operator.jobs import Steps
-from rollback_operator.status import Request
+from rollback_operator.reconcile.job import Request
+from rollback_operator.reconcile.status import write_invalid
 from tests.integrations.kstatus import kstatus
 from tests.support.memory import MemoryKube, fresh
 
@@ -20,8 +19,7 @@ async def _rejected(body: dict[str, Any]) -> MemoryKube:
     kube = MemoryKube(body)
     with pytest.raises(ValidationError) as invalid:
         Request.parse(body)
-    steps = Steps(kube=kube, timing=Timing(), clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
-    await steps.reject_invalid(body, invalid.value)
+    await write_invalid(kube, body, invalid.value, clock=lambda: datetime.now(UTC))
     return kube
 
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from rollback_operator.config import Timing
-from rollback_operator.errors import CredentialsMissing
-from rollback_operator.jobs import GaveUp, Job, Steps
+from rollback_operator.errors import CredentialsMissing, GaveUp
+from rollback_operator.reconcile.calls import Calls
+from rollback_operator.reconcile.job import Job
 from tests.unit import samples
 
 CREATED = samples.request().created
@@ -18,8 +18,8 @@ def _job(turn_at: datetime | None) -> Job:
     return samples.job(spec={"timeoutSeconds": 60}, turn_at=turn_at)
 
 
-def _steps(now: datetime) -> Steps:
-    return Steps(kube=None, timing=Timing(), clock=lambda: now)  # type: ignore[arg-type]
+def _steps(now: datetime) -> Calls:
+    return samples.calls(clock=samples.Clockwork(now))
 
 
 def test_a_transient_failure_within_the_timeout_is_retried() -> None:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from rollback_operator import observing
 from rollback_operator.config import Timing
 from rollback_operator.errors import ProviderUnavailable
-from rollback_operator.jobs import Job, Steps
 from rollback_operator.models import OperationState
 from rollback_operator.providers.base import Credentials, Handle, Progress
-from rollback_operator.status import Request, StatusWriter
+from rollback_operator.reconcile import observe
+from rollback_operator.reconcile.job import Job
+from rollback_operator.reconcile.job import Request
+from rollback_operator.reconcile.status import StatusWriter
 from tests.support.memory import MemoryKube, fresh
+from tests.unit.samples import START, Clockwork, calls
 
-NOW = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+NOW = START.isoformat().replace("+00:00", "Z")
 
 
 class WithSecret(MemoryKube):
@@ -41,9 +39,7 @@ class BusyOnce:
         return Progress(OperationState.SUCCEEDED, "Deployed")
 
 
-async def test_a_poll_answered_with_retry_after_waits_at_least_that_long(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_poll_answered_with_retry_after_waits_at_least_that_long() -> None:
     body = fresh()
     body["status"] = {
         "phase": "InProgress",
@@ -51,20 +47,14 @@ async def test_a_poll_answered_with_retry_after_waits_at_least_that_long(
     }
     kube = WithSecret(body)
     adapter = BusyOnce()
-    job = Job(StatusWriter(kube, Request.parse(body)), adapter=adapter, block=None)  # type: ignore[arg-type]
-    pauses: list[float] = []
+    clock = Clockwork()
+    job = Job(StatusWriter(kube, Request.parse(body), clock=clock), adapter=adapter, block=None)  # type: ignore[arg-type]
 
-    async def sleep(seconds: float) -> None:
-        pauses.append(seconds)
-
-    monkeypatch.setattr(observing, "asyncio", types.SimpleNamespace(sleep=sleep, wait_for=None))
-    steps = Steps(kube=kube, timing=Timing(poll_initial=0.1, poll_max=0.5), clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
-
-    await observing.observe(job, steps)
+    await observe.observe(job, calls(kube, timing=Timing(poll_initial=0.1, poll_max=0.5), clock=clock))
 
     assert adapter.polls == 2
-    assert pauses
-    assert pauses[0] >= 7.0  # the provider's pause, not the 0.1 s poll backoff
+    assert clock.pauses
+    assert clock.pauses[0] >= 7.0  # the provider's pause, not the 0.1 s poll backoff
     assert kube.body["status"]["phase"] == "Succeeded"
 
 
@@ -74,29 +64,52 @@ class Unreachable(BusyOnce):
         raise ProviderUnavailable("vector get_deployment: HTTP 503: maintenance")
 
 
-async def test_a_timeout_after_failing_polls_says_why_the_polls_failed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    triggered = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-    stamp = triggered.isoformat().replace("+00:00", "Z")
-    body = fresh(timeoutSeconds=60)
+def _triggered(timeout: int = 60) -> dict[str, object]:
+    body = fresh(timeoutSeconds=timeout)
     body["status"] = {
         "phase": "InProgress",
-        "operation": {"id": "01dep", "claimedAt": stamp, "triggeredAt": stamp, "state": "Running"},
+        "operation": {"id": "01dep", "claimedAt": NOW, "triggeredAt": NOW, "state": "Running"},
     }
-    kube, adapter, now = WithSecret(body), Unreachable(), [triggered]
-    job = Job(StatusWriter(kube, Request.parse(body)), adapter=adapter, block=None)  # type: ignore[arg-type]
+    return body
 
-    async def sleep(seconds: float) -> None:  # time passes only while the operator waits
-        now[0] += timedelta(seconds=seconds)
 
-    monkeypatch.setattr(observing, "asyncio", types.SimpleNamespace(sleep=sleep, wait_for=None))
-    steps = Steps(kube=kube, timing=Timing(), clock=lambda: now[0])  # type: ignore[arg-type]
+async def test_a_timeout_after_failing_polls_says_why_the_polls_failed() -> None:
+    body = _triggered()
+    kube, adapter, clock = WithSecret(body), Unreachable(), Clockwork()
+    job = Job(StatusWriter(kube, Request.parse(body), clock=clock), adapter=adapter, block=None)  # type: ignore[arg-type]
 
-    await observing.observe(job, steps)
+    await observe.observe(job, calls(kube, clock=clock))
 
     status = kube.body["status"]
     assert status["phase"] == "Failed"
     assert {c["type"]: c["reason"] for c in status["conditions"]}["Ready"] == "TimedOut"
     assert status["message"].endswith("the latest poll failed: vector get_deployment: HTTP 503: maintenance")
     assert adapter.polls > 1
+
+
+class FinishedMeanwhile(BusyOnce):
+    """Running at the first poll; finished by the time anyone looks again."""
+
+    async def poll(self, block: object, creds: Credentials, handle: Handle) -> Progress:
+        self.polls += 1
+        if self.polls == 1:
+            return Progress(OperationState.RUNNING, "deploying")
+        return Progress(OperationState.SUCCEEDED, "Deployed")
+
+
+class Stopped(Clockwork):
+    """An operator stopped (SIGSTOP) during its first pause: it wakes long past the deadline."""
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + (600 if not self.pauses else 0))
+
+
+async def test_an_operator_that_wakes_past_the_deadline_looks_once_more_before_timing_out() -> None:
+    body = _triggered(timeout=60)
+    kube, adapter, clock = WithSecret(body), FinishedMeanwhile(), Stopped()
+    job = Job(StatusWriter(kube, Request.parse(body), clock=clock), adapter=adapter, block=None)  # type: ignore[arg-type]
+
+    await observe.observe(job, calls(kube, clock=clock))
+
+    assert adapter.polls == 2
+    assert kube.body["status"]["phase"] == "Succeeded"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.models import Operation, Phase
-from rollback_operator.status import Request, StatusWriter
+from rollback_operator.reconcile.job import Request
+from rollback_operator.reconcile.status import StatusWriter
 from tests.support.memory import MemoryKube, fresh
 from tests.unit import samples
 

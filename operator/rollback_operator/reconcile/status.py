@@ -1,98 +1,29 @@
-"""A request as the reconciler sees it, and the one writer of its status and Events.
+"""The one writer of a request's status and Events.
 
-``Request`` wraps the latest object body with its parsed spec and status. ``StatusWriter`` turns
-a ``Situation`` plus facts into a status merge-patch: it renders the five conditions, sets
-``observedGeneration``, ``startedAt``/``completedAt``, skips writes that would change nothing,
-guards the write with ``resourceVersion`` (the claim, and every write before a claim), and posts
-(and logs) an Event when the phase or the Ready reason changes. Used only by ``reconciler.py``.
+``StatusWriter`` turns a ``Situation`` plus facts into a status merge-patch: it renders the
+conditions, sets ``observedGeneration``, ``requestedBy``, ``startedAt``/``completedAt``, skips
+writes that would change nothing, guards the write with ``resourceVersion`` while the run holds no
+claim (every write before a claim), and posts (and logs) an Event when the phase or the Ready reason
+changes. ``write_invalid`` is the write for a spec the models refuse, which has no parsed request.
+Used by every module of ``reconcile/``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
 
 from rollback_operator import conditions, metrics
 from rollback_operator.conditions import Reason, Situation
-from rollback_operator.models import Phase, RollbackRequestSpec, RollbackRequestStatus
+from rollback_operator.messages import CHECK_PROVIDER
+from rollback_operator.models import TERMINAL_PHASES, Phase, RollbackRequestStatus
+from rollback_operator.port import Clock, Kube, utcnow
+from rollback_operator.reconcile.job import Request
 
-Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    """Now, in UTC, to the second (Kubernetes timestamps carry no fractions)."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-class Kube(Protocol):
-    """What the reconciler needs of the Kubernetes API (``kube.KubeAPI`` in production)."""
-
-    def get(self, namespace: str, name: str) -> Awaitable[dict[str, Any]]: ...
-
-    def patch_status(
-        self, namespace: str, name: str, status: Mapping[str, Any], *, resource_version: str | None = None
-    ) -> Awaitable[dict[str, Any]]: ...
-
-    def read_secret(self, namespace: str, name: str) -> Awaitable[dict[str, str] | None]: ...
-
-    def post_event(
-        self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str
-    ) -> Awaitable[None]: ...
-
-
-@dataclass
-class Request:
-    """The latest body of one RollbackRequest with its spec and status parsed."""
-
-    body: dict[str, Any]
-    spec: RollbackRequestSpec
-    status: RollbackRequestStatus
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> Request:
-        """Parse ``body``; raises pydantic's ValidationError for a spec the models reject."""
-        spec = RollbackRequestSpec.model_validate(body.get("spec") or {})
-        status = RollbackRequestStatus.model_validate(body.get("status") or {})
-        return cls(body, spec, status)
-
-    @property
-    def namespace(self) -> str:
-        return str(self.body["metadata"]["namespace"])
-
-    @property
-    def name(self) -> str:
-        return str(self.body["metadata"]["name"])
-
-    @property
-    def uid(self) -> str:
-        return str(self.body["metadata"]["uid"])
-
-    @property
-    def resource_version(self) -> str:
-        return str(self.body["metadata"]["resourceVersion"])
-
-    @property
-    def generation(self) -> int | None:
-        value = self.body["metadata"].get("generation")
-        return int(value) if value is not None else None
-
-    @property
-    def created(self) -> datetime:
-        stamp = str(self.body["metadata"]["creationTimestamp"])
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-    @property
-    def idempotency_key(self) -> str:
-        """A UUID (version-4 format) derived from the uid: stable across restarts of the operator."""
-        digest = hashlib.sha256(self.uid.encode()).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=4))
-
 
 QUIET_REASONS = frozenset({Reason.CLAIMED})
 """Transitions without an Event: the claim is bookkeeping, followed at once by the trigger's Event."""
@@ -121,9 +52,8 @@ class StatusWriter:
         Event, in order, before this one's.
 
         The patch is guarded by the ``resourceVersion`` last read (``Conflict`` if the object changed
-        since) when ``guard`` is set (the claim) and whenever the request is not claimed yet: a run
-        that holds no claim may be working from a stale read, and must not overwrite the state of a
-        run that does. Once claimed, the claimant's writes need no guard.
+        since) when ``guard`` is set and whenever the run holds no claim: a run that holds no claim
+        may be working from a stale read, and must not overwrite the state of a run that does.
         """
         old = self.request.status
         guard = guard or old.operation is None or old.operation.claimed_at is None
@@ -135,10 +65,15 @@ class StatusWriter:
         new.message = situation.message
         new.observed_generation = self.request.generation
         new.provider = self.request.spec.provider.name  # type: ignore[assignment]
+        new.requested_by = self.request.requested_by
         new.started_at = old.started_at or now
         new.completed_at = now if situation.terminal else None
         new.conditions = conditions.render(
-            situation, previous=old.conditions, generation=self.request.generation, now=now
+            situation,
+            previous=old.conditions,
+            generation=self.request.generation,
+            now=now,
+            approval=self.request.spec.approval_required,
         )
         if _same(old, new):  # nothing to write, and so nothing to guard
             return self.request
@@ -160,7 +95,9 @@ class StatusWriter:
         """Post an Event for a transition, and count metrics when it is the last one."""
         message = situation.message
         if situation.reason == Reason.ROLLBACK_TRIGGERED:
-            message = f"{message}; reason: {self.request.spec.reason}"
+            message = (
+                f"{message}; requested by {self.request.requested_by}; reason: {self.request.spec.reason}"
+            )
         log.info("%s/%s: %s: %s", self.request.namespace, self.request.name, situation.reason, message)
         await self.kube.post_event(
             self.request.body,
@@ -188,3 +125,36 @@ def _same(old: RollbackRequestStatus, new: RollbackRequestStatus) -> bool:
     return [c.model_dump(exclude=strip) for c in old.conditions] == [
         c.model_dump(exclude=strip) for c in new.conditions
     ]
+
+
+def invalid_situation(body: dict[str, Any], exc: ValidationError) -> Situation:
+    """What a spec the models refuse ends as: Failed, or Unknown when it was claimed already."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+    if ((body.get("status") or {}).get("operation") or {}).get("claimedAt"):  # rules tightened since
+        message = (
+            f"the spec no longer passes the operator's checks ({problems}), so it cannot follow "
+            f"this request, whose rollback may have been sent. {CHECK_PROVIDER}"
+        )
+        return Situation(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, message)
+    return Situation(Phase.FAILED, Reason.INVALID_SPEC, f"the spec is invalid: {problems}")
+
+
+async def write_invalid(kube: Kube, body: dict[str, Any], exc: ValidationError, *, clock: Clock) -> None:
+    """Fail a request whose spec the models refuse (e.g. created before the CRD validated it)."""
+    status = body.get("status") or {}
+    if status.get("phase") in TERMINAL_PHASES:
+        return
+    situation = invalid_situation(body, exc)
+    meta, now = body["metadata"], clock()
+    rendered = conditions.render(situation, previous=[], generation=meta.get("generation"), now=now)
+    stamp = now.isoformat().replace("+00:00", "Z")
+    patch = {
+        "observedGeneration": meta.get("generation"),  # else kstatus reads it as still in progress
+        "phase": situation.phase.value,
+        "message": situation.message,
+        "startedAt": status.get("startedAt") or stamp,
+        "completedAt": stamp,
+        "conditions": [c.model_dump(mode="json", by_alias=True) for c in rendered],
+    }
+    await kube.patch_status(meta["namespace"], meta["name"], patch)
+    await kube.post_event(body, type_="Warning", reason=situation.reason, message=situation.message)

@@ -1,0 +1,120 @@
+"""The request's RollbackRecord: found before anything is resolved, created as the claim, completed
+with the outcome.
+
+The record's name is derived from the request's identity (``record.record_name``), so:
+- ``find`` tells a new request whether its identity ran before (then nothing is sent again);
+- ``claim`` creates it before the provider call: the API server lets exactly one create succeed,
+  and a loser gets ``Conflict`` and re-reads (the claim is the fencing token, as the guarded status
+  write was before records existed);
+- ``renew`` moves the claim to this instance (a takeover after the grace period, or a renewal
+  during a long pause), guarded by the record's ``resourceVersion``;
+- ``note_handle`` and ``complete`` write what the provider answered and how it ended.
+Used by ``calls.py`` (completion), ``actuate.py`` and ``run.py``.
+"""
+
+from __future__ import annotations
+
+from rollback_operator.conditions import Situation
+from rollback_operator.models import GROUP, VERSION, Operation
+from rollback_operator.port import Clock, Kube
+from rollback_operator.providers.base import Resolution
+from rollback_operator.reconcile.job import Job
+from rollback_operator.record import (
+    LABEL_NAMESPACE,
+    LABEL_PROVIDER,
+    RECORD_KIND,
+    Outcome,
+    RecordSpec,
+    RecordStatus,
+    RequestRef,
+    RollbackRecord,
+    dump,
+)
+
+
+def _stamp(value: object) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else None
+
+
+class Records:
+    """Reads and writes the RollbackRecords of one operator instance (``me``)."""
+
+    def __init__(self, kube: Kube, clock: Clock, me: str) -> None:
+        self.kube, self.clock, self.me = kube, clock, me
+
+    async def find(self, job: Job) -> RollbackRecord | None:
+        """The record of the request's identity, if there is one."""
+        body = await self.kube.get_record(job.req.record_name)
+        return RollbackRecord.parse(body) if body is not None else None
+
+    async def claim(self, job: Job, resolution: Resolution, *, approved_by: str | None = None) -> None:
+        """Create the record, holding the claim; ``Conflict`` when the identity has one already."""
+        req = job.req
+        spec = RecordSpec(
+            request=RequestRef(namespace=req.namespace, name=req.name, uid=req.uid),
+            request_ref=f"{req.namespace}/{req.name}",
+            identity=req.identity,
+            provider=req.spec.provider.name,
+            target_key=job.target_key,
+            requested_by=req.requested_by,
+            approved_by=approved_by,
+            from_version=resolution.current,
+            to_version=resolution.target,
+            resolution=resolution.explanation,
+            idempotency_key=job.op.idempotency_key or req.idempotency_key,
+            watermark=resolution.watermark,
+        )
+        status = RecordStatus(claimed_at=self.clock(), claimed_by=self.me)
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": RECORD_KIND,
+            "metadata": {
+                "name": req.record_name,
+                "labels": {LABEL_NAMESPACE: req.namespace, LABEL_PROVIDER: req.spec.provider.name},
+            },
+            "spec": dump(spec),
+            "status": dump(status),
+        }
+        job.hold(RollbackRecord.parse(await self.kube.create_record(body)))
+
+    async def renew(self, job: Job) -> None:
+        """Move the claim to this instance, now; ``Conflict`` when the record changed since read."""
+        assert job.record is not None
+        patch = {"status": {"claimedAt": _stamp(self.clock()), "claimedBy": self.me}}
+        body = await self.kube.patch_record(
+            job.record.name, patch, resource_version=job.record.resource_version
+        )
+        job.hold(RollbackRecord.parse(body))
+
+    async def note_handle(self, job: Job, operation: Operation) -> None:
+        """Record the provider's handle of the rollback (before the request's status has it)."""
+        assert job.record is not None
+        patch = {"status": _operation(operation)}
+        job.record = RollbackRecord.parse(await self.kube.patch_record(job.record.name, patch))
+
+    async def complete(self, job: Job, situation: Situation, operation: Operation) -> None:
+        """Record the outcome (and the handle, when it came with the outcome)."""
+        assert job.record is not None
+        outcome = Outcome(phase=situation.phase, reason=situation.reason, message=situation.message)
+        status = {**_operation(operation), "completedAt": _stamp(self.clock()), "outcome": dump(outcome)}
+        job.record = RollbackRecord.parse(await self.kube.patch_record(job.record.name, {"status": status}))
+
+    async def adopt(self, job: Job) -> None:
+        """A claim in the request's status that has no record (made by an operator version without
+        records): create its record from the status, so the rest of the run is as usual."""
+        op, status = job.op, job.req.status
+        resolution = Resolution(
+            status.current_version or "", status.target_version or "", status.resolution or "", op.watermark
+        )
+        await self.claim(job, resolution)
+        if op.id:
+            await self.note_handle(job, op)
+
+
+def _operation(op: Operation) -> dict[str, object]:
+    fields = {
+        "operationId": op.id,
+        "triggeredAt": _stamp(op.triggered_at),
+        "state": op.state.value if op.state else None,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
