@@ -82,6 +82,9 @@ def _rows(s: Situation) -> dict[str, Row]:
     match s.phase:
         case _ if s.reason == Reason.ALREADY_EXECUTED:
             return _already_executed(s)
+        case Phase.IN_PROGRESS if s.reason == Reason.APPROVED:
+            rows = {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: (F, Reason.PENDING)}
+            return {**rows, READY: (F, Reason.IN_PROGRESS), **working}
         case Phase.AWAITING_APPROVAL:
             waiting = (F, Reason.AWAITING_APPROVAL)
             rows = {RESOLVED: (T, Reason.TARGET_RESOLVED), TRIGGERED: waiting, READY: waiting}

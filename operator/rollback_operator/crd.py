@@ -23,6 +23,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from rollback_operator.approval import (
+    APPROVAL_KIND,
+    APPROVAL_PLURAL,
+    APPROVAL_SHORT_NAME,
+    APPROVAL_SINGULAR,
+    ApprovalSpec,
+    ApprovalStatus,
+)
 from rollback_operator.models import (
     CATEGORY,
     GROUP,
@@ -133,7 +141,31 @@ RECORD = Resource(
     status_subresource=False,  # the record is written whole by the operator, created with its claim
     selectable=(".spec.provider",),
 )
-RESOURCES = (REQUEST, RECORD)
+APPROVAL = Resource(
+    kind=APPROVAL_KIND,
+    plural=APPROVAL_PLURAL,
+    singular=APPROVAL_SINGULAR,
+    short_name=APPROVAL_SHORT_NAME,
+    scope="Namespaced",
+    spec=ApprovalSpec,
+    status=ApprovalStatus,
+    description=(
+        "A person's decision (Approve or Reject) on the resolved plan of one RollbackRequest that "
+        "requires approval, bound to the request's uid and to the plan (from, to). approvedBy must be "
+        "the creating user (checked by the ValidatingAdmissionPolicy shipped in deploy/admission/)."
+    ),
+    columns=(
+        {"name": "Request", "type": "string", "jsonPath": ".spec.requestName"},
+        {"name": "Decision", "type": "string", "jsonPath": ".spec.decision"},
+        {"name": "By", "type": "string", "jsonPath": ".spec.approvedBy"},
+        {"name": "From", "type": "string", "jsonPath": ".spec.from"},
+        {"name": "To", "type": "string", "jsonPath": ".spec.to"},
+        AGE,
+    ),
+    source="approval.py",
+    status_subresource=False,
+)
+RESOURCES = (REQUEST, RECORD, APPROVAL)
 CRD_NAME = REQUEST.crd_name
 CRD_FILE = REQUEST.file
 _DROPPED_KEYWORDS = frozenset({"title", "$defs", "additionalProperties"})

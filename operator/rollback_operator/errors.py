@@ -19,6 +19,8 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
           ├── PreconditionFailed   ``expectedCurrentVersion`` differs from the live version
           ├── EndpointNotAllowed   a spec URL outside the operator's allow-list
           ├── Expired              ``spec.notAfter`` passed before the claim
+          ├── Rejected             an approver rejected the plan
+          ├── PlanChanged          the live or target version moved after the plan was approved
           └── GaveUp               a transient failure outlasted the request's deadline
 
 Outside the tree: ``Conflict`` (a guarded status write lost a race) and ``Gone`` (the request was
@@ -130,6 +132,18 @@ class Expired(PermanentError):
     """``spec.notAfter`` passed before the rollback was claimed; nothing was sent."""
 
     reason = "Expired"
+
+
+class Rejected(PermanentError):
+    """An approver rejected the plan; nothing was sent."""
+
+    reason = "Rejected"
+
+
+class PlanChanged(PermanentError):
+    """The plan resolved again after the approval differs from the approved one; nothing was sent."""
+
+    reason = "PlanChanged"
 
 
 class GaveUp(PermanentError):

@@ -23,6 +23,7 @@ from typing import Any
 
 import kopf
 
+from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.config import Settings
 from rollback_operator.errors import Gone, KubernetesUnavailable
 from rollback_operator.kube import KubeAPI
@@ -177,3 +178,11 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
 async def on_event(*, event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Every watch event of every unfinished RollbackRequest (and its last, as it finishes)."""
     memo.runtime.observe(event.get("type"), dict(body))
+
+
+@kopf.on.event(GROUP, VERSION, APPROVAL_PLURAL)
+async def on_approval(*, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """A RollbackApproval appeared or changed: wake the request waiting for it."""
+    request = (body.get("spec") or {}).get("requestName")
+    if isinstance(request, str):
+        memo.runtime.reconciler.approvals.notify(body["metadata"]["namespace"], request)

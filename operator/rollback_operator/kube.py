@@ -23,6 +23,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from rollback_operator import __version__
+from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
 from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
 from rollback_operator.record import RECORD_PLURAL
@@ -190,6 +191,13 @@ class KubeAPI:
             await _answer(call, f"delete RollbackRecord {name}")
         except (Gone, Conflict):
             return
+
+    async def list_approvals(self, namespace: str) -> list[dict[str, Any]]:
+        """The RollbackApprovals of ``namespace`` (a request waits for its own among them)."""
+        call = self._custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, APPROVAL_PLURAL, _preload_content=False
+        )
+        return list((await _answer(call, f"list RollbackApprovals in {namespace}"))["items"])
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         """The Secret's data, decoded; None when the Secret does not exist."""

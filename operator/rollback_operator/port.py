@@ -49,3 +49,7 @@ class Kube(Protocol):
     ) -> Awaitable[dict[str, Any]]:
         """Merge ``patch`` into the record; guarded by ``resource_version`` when given."""
         ...
+
+    def list_approvals(self, namespace: str) -> Awaitable[list[dict[str, Any]]]:
+        """The RollbackApprovals of ``namespace``."""
+        ...

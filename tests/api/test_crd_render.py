@@ -57,7 +57,7 @@ def test_write_creates_the_file_and_no_flag_prints_it(
     target = tmp_path / "crds" / "out.yaml"
 
     assert crd.main(["--write", "--file", str(target)]) == 0
-    assert crd.main([]) == 0
+    assert crd.main(["--file", str(target)]) == 0
 
     assert target.read_text() == crd.render() == capsys.readouterr().out
     assert target.read_text().startswith(
@@ -117,6 +117,7 @@ def test_defaults_enums_and_list_keys_reach_the_schema() -> None:
         "Pending",
         "Waiting",
         "Resolving",
+        "AwaitingApproval",
         "InProgress",
         "Succeeded",
         "Failed",
@@ -144,3 +145,23 @@ def test_every_string_in_spec_is_bounded_for_the_cel_cost_estimator() -> None:
 def test_unsupported_unions_are_refused() -> None:
     with pytest.raises(crd.SchemaError, match=r"X \| None"):
         crd.structural({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+
+
+def test_every_crd_is_written_and_checked_from_its_models(tmp_path: Path) -> None:
+    assert crd.main(["--write", "--dir", str(tmp_path)]) == 0
+    for resource in crd.RESOURCES:
+        assert (tmp_path / resource.file.name).read_text() == crd.render(resource)
+    assert crd.main(["--check"]) == 0  # the committed crds/ directory
+    (tmp_path / crd.RECORD.file.name).write_text("stale")
+    assert crd.main(["--check", "--dir", str(tmp_path)]) == 1
+
+
+def test_the_record_crd_is_cluster_scoped_with_the_history_columns() -> None:
+    manifest = crd.crd_manifest(crd.RECORD)
+    version = manifest["spec"]["versions"][0]
+
+    assert manifest["spec"]["scope"] == "Cluster"
+    assert manifest["spec"]["names"]["shortNames"] == ["rbrec"]
+    assert manifest["spec"]["names"]["categories"] == ["rollback"]
+    names = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
+    assert names == ["Request", "Provider", "From", "To", "Outcome", "Age"]

@@ -21,6 +21,8 @@ from tests.support.crd import CRD_NAME
 INSTALLED = {
     ("Namespace", "rollback-operator"),
     ("CustomResourceDefinition", CRD_NAME),
+    ("CustomResourceDefinition", "rollbackrecords.rollback.dev"),
+    ("CustomResourceDefinition", "rollbackapprovals.rollback.dev"),
     ("ServiceAccount", "rollback-operator"),
     ("ClusterRole", "rollback-operator"),
     ("ClusterRoleBinding", "rollback-operator"),

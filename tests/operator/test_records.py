@@ -115,7 +115,7 @@ def test_kubectl_replace_force_changes_nothing_either(
     for _ in range(2):
         uid = requests_.get("replaced")["metadata"]["uid"]
         cluster.kubectl("replace", "--force", "-f", str(path))
-        _until(lambda: requests_.get("replaced")["metadata"]["uid"] != uid, what="a new object")
+        _until(lambda old=uid: requests_.get("replaced")["metadata"]["uid"] != old, what="a new object")
         status = requests_.wait_terminal("replaced")
         assert condition(status, "Ready")["reason"] == "AlreadyExecuted", status
 

@@ -5,6 +5,7 @@ No operator watches these namespaces: the objects stay exactly as the plugin cre
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,29 @@ def test_name_dry_run_version_precondition_and_timeout_reach_the_spec(
     assert spec["target"] == {"version": "01jfgwq8d3e4f5g6h7j8k9m0np"}
     assert spec["expectedCurrentVersion"] == "01jfgy2b7c8d9e0f1g2h3j4k5m"
     assert (spec["dryRun"], spec["timeoutSeconds"]) == (True, 900)
+
+
+def test_expires_in_sets_not_after_that_far_ahead(plugin: Plugin, unwatched: Requests) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = plugin.run(
+        "vector", "01jfgxk4nqrst5vwx9yz0abcdg", *COMMON, "--steps-back", "1", "--expires-in", "30m",
+        "--name", "expiring", "-n", unwatched.namespace,
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    not_after = datetime.fromisoformat(unwatched.get("expiring")["spec"]["notAfter"].replace("Z", "+00:00"))
+    assert before + timedelta(minutes=30) <= not_after <= datetime.now(UTC) + timedelta(minutes=30)
+
+
+def test_a_malformed_expires_in_is_a_usage_error(plugin: Plugin, unwatched: Requests) -> None:
+    result = plugin.run(
+        "vector", "01jfgxk4nqrst5vwx9yz0abcdg", *COMMON, "--steps-back", "1", "--expires-in", "soon",
+        "-n", unwatched.namespace,
+    )  # fmt: skip
+
+    assert result.code == 2
+    assert "--expires-in" in result.err
+    assert "not a duration" in result.err
 
 
 def test_without_n_the_namespace_comes_from_the_chosen_kubeconfig_context(

@@ -202,3 +202,31 @@ def test_the_plugin_needs_none_of_the_dev_only_packages(
 
     assert result.returncode == 0, result.stderr
     assert {line.split()[0] for line in result.stdout.splitlines()[1:]} == {"good", "bad"}
+
+
+def test_history_tables_the_rollbacks_the_cluster_ran_with_their_outcome(
+    plugin: Plugin, requests_: Requests, finished: Finished
+) -> None:
+    result = plugin.run("history", "-n", requests_.namespace, "--provider", "vector")
+
+    assert result.code == 0, result.err
+    header, *rows = result.lines
+    assert header.split() == [
+        "REQUEST", "PROVIDER", "FROM", "TO", "OUTCOME", "REQUESTED-BY", "APPROVED-BY", "AGE", "RECORD",
+    ]  # fmt: skip
+    table = {cells[0]: cells for cells in (re.split(r"\s{2,}", line) for line in rows)}
+    good, bad = f"{requests_.namespace}/good", f"{requests_.namespace}/bad"
+    assert set(table) == {good, bad}
+    assert table[good][1:5] == ["vector", finished.good.live, finished.good.earlier[0], "RollbackSucceeded"]
+    assert table[bad][4] == "RollbackFailed"
+    assert table[good][8] == requests_.record_name("good")
+
+
+def test_history_of_another_namespace_or_provider_is_empty(
+    plugin: Plugin, requests_: Requests, finished: Finished
+) -> None:
+    other = plugin.run("history", "-n", f"{requests_.namespace}-other")
+    facets = plugin.run("history", "-n", requests_.namespace, "--provider", "facets")
+
+    assert (other.code, other.out, other.err.strip()) == (0, "", "No rollbacks recorded.")
+    assert (facets.code, facets.out) == (0, "")

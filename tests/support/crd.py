@@ -13,7 +13,7 @@ from tests.support.controlplane import REPO, ControlPlane
 
 CRD_NAME = "rollbackrequests.rollback.dev"
 CRD_FILE = REPO / "crds" / f"{CRD_NAME}.yaml"
-RECORD_CRD_FILE = REPO / "crds" / "rollbackrecords.rollback.dev.yaml"
+EXTRA_CRDS = ("rollbackrecords.rollback.dev", "rollbackapprovals.rollback.dev")
 
 
 def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float = 60) -> str:
@@ -21,7 +21,9 @@ def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float 
     # --force-conflicts: another test directory may have applied the same file already
     for crd in {path, RECORD_CRD_FILE}:
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/rollbackrecords.rollback.dev", "--timeout=60s")
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "crd/rollbackrecords.rollback.dev", "--timeout=60s"
+    )
     # Polled rather than `kubectl wait`: that errors out ("conditions accessor error") instead of
     # waiting when it reads a CRD so new that it has no conditions yet.
     query = '{.status.conditions[?(@.type=="Established")].status}'

@@ -1,9 +1,9 @@
 """One RollbackRequest kept in memory, for tests of the status writer without an API server.
 
 ``fresh()`` is a request as created, before the operator wrote anything. ``MemoryKube`` offers what
-the reconciler needs of the Kubernetes API (``port.Kube``) over that one object and its records: status patches merge like
-the API server's merge-patch and bump ``resourceVersion``; each patch (with the resourceVersion
-that guarded it, if any) and each Event's reason is recorded for the test to inspect.
+the reconciler needs of the Kubernetes API (``port.Kube``) over that one object and its records:
+status patches merge like the API server's merge-patch and bump ``resourceVersion``; each patch
+(with the resourceVersion that guarded it, if any) and each Event's reason is recorded.
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ class MemoryKube:
                 record[key] = {**(record.get(key) or {}), **value}
         record["metadata"]["resourceVersion"] = str(int(record["metadata"]["resourceVersion"]) + 1)
         return copy.deepcopy(record)
+
+    async def list_approvals(self, namespace: str) -> list[dict[str, Any]]:
+        return []
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         return None

@@ -9,8 +9,7 @@ from rollback_operator.errors import ProviderUnavailable
 from rollback_operator.models import OperationState
 from rollback_operator.providers.base import Credentials, Handle, Progress
 from rollback_operator.reconcile import observe
-from rollback_operator.reconcile.job import Job
-from rollback_operator.reconcile.job import Request
+from rollback_operator.reconcile.job import Job, Request
 from rollback_operator.reconcile.status import StatusWriter
 from tests.support.memory import MemoryKube, fresh
 from tests.unit.samples import START, Clockwork, calls

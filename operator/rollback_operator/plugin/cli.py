@@ -1,7 +1,8 @@
 """``kubectl rollback``: create RollbackRequests, follow them, summarise and list them.
 
 Sub-commands: ``vector``, ``facets`` and ``yandex`` create a request (and with ``--wait`` follow it
-to its end); ``status NAME`` summarises one (``-w`` follows it); ``list`` tables them. The cluster
+to its end); ``status NAME`` summarises one (``-w`` follows it); ``list`` tables them; ``history``
+tables the RollbackRecords (every rollback the cluster ran, by whom, how it ended). The cluster
 flags ``--kubeconfig``, ``--context`` and ``-n`` are accepted before or after the sub-command,
 because kubectl hands a plugin its arguments untouched. Flags are checked against the operator's
 own models before anything is sent, so a mistake names its flag and exits 2; whatever the API
@@ -22,7 +23,7 @@ from rollback_operator.plugin.describe import describe
 from rollback_operator.plugin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PluginError
 from rollback_operator.plugin.follow import follow
 from rollback_operator.plugin.parser import build_parser
-from rollback_operator.plugin.show import table
+from rollback_operator.plugin.show import history, table
 from rollback_operator.plugin.spec import build_manifest
 
 if TYPE_CHECKING:
@@ -87,12 +88,29 @@ def list_(args: argparse.Namespace) -> Work:
     return _list(args)
 
 
+async def _history(args: argparse.Namespace) -> int:
+    async with _connect(args) as cluster:
+        namespace = None if args.all_namespaces else args.namespace
+        records = await cluster.list_records(namespace=namespace, provider=args.provider)
+        if not records:
+            print("No rollbacks recorded.", file=sys.stderr)
+            return EXIT_OK
+        print(history(records, now=datetime.now(UTC)), flush=True)
+        return EXIT_OK
+
+
+def history_(args: argparse.Namespace) -> Work:
+    """``history [-n NS] [--provider P]``: the RollbackRecords."""
+    return _history(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], Work]] = {
     "vector": create,
     "facets": create,
     "yandex": create,
     "status": status,
     "list": list_,
+    "history": history_,
 }
 
 

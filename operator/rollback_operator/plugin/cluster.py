@@ -28,6 +28,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from rollback_operator.models import GROUP, KIND, PLURAL, VERSION
 from rollback_operator.plugin.errors import PluginError
+from rollback_operator.record import LABEL_NAMESPACE, LABEL_PROVIDER, RECORD_PLURAL
 
 T = TypeVar("T")
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -111,6 +112,18 @@ class Cluster:
             call = self._custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
         else:
             call = self._custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        listed: dict[str, Any] = await self._call(call)
+        return list(listed.get("items") or [])
+
+    async def list_records(self, *, namespace: str | None, provider: str | None) -> list[dict[str, Any]]:
+        """The RollbackRecords (the cluster's rollback history), of one request namespace and/or
+        one provider when given."""
+        selector = ",".join(
+            f"{label}={value}"
+            for label, value in ((LABEL_NAMESPACE, namespace), (LABEL_PROVIDER, provider))
+            if value
+        )
+        call = self._custom.list_cluster_custom_object(GROUP, VERSION, RECORD_PLURAL, label_selector=selector)
         listed: dict[str, Any] = await self._call(call)
         return list(listed.get("items") or [])
 

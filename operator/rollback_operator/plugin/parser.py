@@ -11,6 +11,18 @@ import argparse
 
 from rollback_operator.models import DEFAULT_TIMEOUT_SECONDS, STEPS_BACK_MAX
 from rollback_operator.plugin.follow import WATCH_SECONDS
+from rollback_operator.retention import parse_duration
+
+PROVIDERS = ("facets", "vector", "yandexServerlessContainer")
+
+
+def duration(text: str) -> float:
+    """An argparse type: ``30m``, ``2h``, ``1d`` or seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
 
 EPILOG = """exit codes: 0 done (with --wait/-w: the rollback succeeded), 1 the rollback failed or ended
 Unknown, or the API server refused; 2 usage error (nothing was sent); 130 Ctrl-C while watching."""
@@ -62,6 +74,12 @@ def _request_flags(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"from the trigger to a final provider state (default {DEFAULT_TIMEOUT_SECONDS})",
     )
+    parser.add_argument(
+        "--expires-in",
+        type=duration,
+        metavar="DURATION",
+        help="give up (Expired, nothing sent) unless the rollback starts within this long, e.g. 30m, 2h",
+    )
     parser.add_argument("--name", help="the request's name (default: generated, <provider>-<id>-<random>)")
     parser.add_argument("--wait", action="store_true", help="follow the request until it ends")
     _watch_flag(parser)
@@ -109,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     _watch_flag(status)
     listing = sub.add_parser("list", help="list requests")
     listing.add_argument("-A", "--all-namespaces", action="store_true", help="list every namespace")
+    past = sub.add_parser("history", help="the cluster's rollback history (RollbackRecords)")
+    past.add_argument("--provider", choices=PROVIDERS, help="only rollbacks through this provider")
+    past.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="every namespace (the default without -n)"
+    )
     for name, child in sub.choices.items():
         _cluster_flags(child, suppress=True)
         child.set_defaults(parser=child, command=name)

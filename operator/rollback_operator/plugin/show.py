@@ -134,3 +134,28 @@ def table(objs: Sequence[Mapping[str, Any]], *, all_namespaces: bool, now: datet
         ]
         rows.append(([meta.get("namespace", "")] if all_namespaces else []) + row)
     return columns(rows)
+
+
+def history(records: Sequence[Mapping[str, Any]], *, now: datetime) -> str:
+    """The ``history`` table: the RollbackRecords, oldest first, with who asked and how each ended."""
+    header = ["REQUEST", "PROVIDER", "FROM", "TO", "OUTCOME", "REQUESTED-BY", "APPROVED-BY", "AGE", "RECORD"]
+    rows = [header]
+    for rec in sorted(
+        records, key=lambda r: (r["metadata"].get("creationTimestamp", ""), r["metadata"]["name"])
+    ):
+        spec, status = rec.get("spec") or {}, rec.get("status") or {}
+        outcome = (status.get("outcome") or {}).get("reason") or "InFlight"
+        rows.append(
+            [
+                str(spec.get("requestRef") or ""),
+                str(spec.get("provider") or ""),
+                str(spec.get("from") or ""),
+                str(spec.get("to") or ""),
+                outcome,
+                str(spec.get("requestedBy") or "unknown"),
+                str(spec.get("approvedBy") or "-"),
+                age(rec["metadata"].get("creationTimestamp"), now=now),
+                rec["metadata"]["name"],
+            ]
+        )
+    return columns(rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +31,7 @@ FLAGS: dict[tuple[str | int, ...], str] = {
     ("expectedCurrentVersion",): "--expected-current",
     ("timeoutSeconds",): "--timeout-seconds",
     ("dryRun",): "--dry-run",
+    ("notAfter",): "--expires-in",
     ("provider", "vector", "environmentId"): "ENV_ID",
     ("provider", "vector", "apiURL"): "--api-url",
     ("provider", "facets", "controlPlaneURL"): "--control-plane-url",
@@ -80,12 +82,25 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         expectedCurrentVersion=args.expected_current,
         timeoutSeconds=args.timeout_seconds,
         dryRun=True if args.dry_run else None,
+        notAfter=_expiry(args.expires_in),
     )
     try:
         RollbackRequestSpec.model_validate(spec)
     except ValidationError as exc:
         raise PluginError(_explain(exc), code=EXIT_USAGE) from exc
     return spec
+
+
+def _expiry(seconds: float | None) -> str | None:
+    """``--expires-in`` as the RFC 3339 time it ends (None when not given)."""
+    if seconds is None:
+        return None
+    return (
+        (datetime.now(UTC) + timedelta(seconds=seconds))
+        .replace(microsecond=0)
+        .isoformat()
+        .replace("+00:00", "Z")
+    )
 
 
 def _explain(exc: ValidationError) -> str:

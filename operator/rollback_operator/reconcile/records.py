@@ -8,17 +8,24 @@ The record's name is derived from the request's identity (``record.record_name``
   write was before records existed);
 - ``renew`` moves the claim to this instance (a takeover after the grace period, or a renewal
   during a long pause), guarded by the record's ``resourceVersion``;
-- ``note_handle`` and ``complete`` write what the provider answered and how it ended.
+- ``note_handle`` and ``complete`` write what the provider answered and how it ended;
+- ``mirror`` writes a finished record's outcome into a request of the same identity.
 Used by ``calls.py`` (completion), ``actuate.py`` and ``run.py``.
 """
 
 from __future__ import annotations
 
-from rollback_operator.conditions import Situation
+from typing import TYPE_CHECKING, Any
+
+from rollback_operator.conditions import Reason, Situation
+from rollback_operator.messages import RUN_AGAIN
 from rollback_operator.models import GROUP, VERSION, Operation
 from rollback_operator.port import Clock, Kube
 from rollback_operator.providers.base import Resolution
 from rollback_operator.reconcile.job import Job
+
+if TYPE_CHECKING:
+    from rollback_operator.reconcile.calls import Calls
 from rollback_operator.record import (
     LABEL_NAMESPACE,
     LABEL_PROVIDER,
@@ -118,3 +125,37 @@ def _operation(op: Operation) -> dict[str, object]:
         "state": op.state.value if op.state else None,
     }
     return {key: value for key, value in fields.items() if value is not None}
+
+
+async def mirror(job: Job, record: RollbackRecord, calls: Calls) -> None:
+    """Write a finished record's outcome into the request's status; nothing is sent."""
+    outcome, status = record.status.outcome, record.status
+    assert outcome is not None
+    triggered = status.operation_id is not None
+    if record.spec.request.uid == job.req.uid:  # this object's own run: only the status write was lost
+        situation = Situation(
+            outcome.phase, outcome.reason, outcome.message, triggered=triggered, resolved=True
+        )
+    else:
+        when = status.completed_at.isoformat().replace("+00:00", "Z") if status.completed_at else "earlier"
+        message = (
+            f"this request (same namespace, name and spec) already ran: RollbackRecord {record.name}, "
+            f"completed {when}, ended {outcome.reason}: {outcome.message} Nothing was sent again. "
+            + RUN_AGAIN.format(record=record.name)
+        )
+        situation = Situation(
+            outcome.phase, Reason.ALREADY_EXECUTED, message, triggered=triggered, resolved=True
+        )
+    operation = Operation(
+        id=status.operation_id,
+        idempotency_key=record.spec.idempotency_key,
+        triggered_at=status.triggered_at,
+        state=status.state,
+    )
+    facts: dict[str, Any] = {
+        "current_version": record.spec.from_version,
+        "target_version": record.spec.to_version,
+        "resolution": record.spec.resolution or None,
+        "operation": operation,
+    }
+    await calls.kube_retrying(lambda: job.writer.write(situation, **facts))

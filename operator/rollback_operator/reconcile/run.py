@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from datetime import datetime
 from typing import Any
 
@@ -33,16 +34,17 @@ from rollback_operator.errors import (
     PermanentError,
     PreconditionFailed,
 )
-from rollback_operator.messages import CHECK_PROVIDER, RUN_AGAIN
-from rollback_operator.models import Operation, Phase, RollbackRequestSpec
+from rollback_operator.messages import CHECK_PROVIDER
+from rollback_operator.models import Phase, RollbackRequestSpec
 from rollback_operator.port import Clock, Kube, Sleep, utcnow
 from rollback_operator.providers import Registry
 from rollback_operator.providers.base import Resolution
 from rollback_operator.reconcile.actuate import Actuator, Shield, _direct
+from rollback_operator.reconcile.approvals import Approvals
 from rollback_operator.reconcile.calls import Calls
 from rollback_operator.reconcile.job import Job, Request, resolution_facts, resolution_from_status
 from rollback_operator.reconcile.observe import observe
-from rollback_operator.reconcile.records import Records
+from rollback_operator.reconcile.records import Records, mirror
 from rollback_operator.reconcile.status import StatusWriter, write_invalid
 from rollback_operator.record import RollbackRecord
 from rollback_operator.scheduling import QueueEntry, TargetGate
@@ -77,6 +79,12 @@ class Reconciler:
             self.calls, me=settings.identity, timing=settings.timing, clock=clock, shield=shield
         )
         self.slots = asyncio.Semaphore(settings.max_concurrent)
+        self.approvals = Approvals(
+            kube,
+            self.calls,
+            recheck=settings.timing.queue_recheck,
+            allow_self=settings.allow_self_approval,
+        )
 
     def target_key(self, body: dict[str, Any]) -> str | None:
         """The per-target lock key of a request body, or None when its spec is unusable."""
@@ -155,15 +163,23 @@ class Reconciler:
         await self._wait_turn(job, me)
         job.turn_at = self.clock()
         async with self.slots:
-            target = job.req.spec.target
-            resolution = await self.calls.retrying(job, lambda c: job.adapter.resolve(job.block, c, target))
+            resolution = await self._resolve(job)
             if await self._settled_without_trigger(job, resolution):
                 return
+        approved_by = None
+        if job.req.spec.approval_required:  # waiting for a person holds no slot
+            expired = partial(self._check_expiry, job)
+            resolution, approved_by = await self.approvals.approve(job, resolution, self._resolve, expired)
+        async with self.slots:
             self._check_expiry(job)
-            await self.actuator.claim(job, resolution)
+            await self.actuator.claim(job, resolution, approved_by=approved_by)
             if not await self.actuator.actuate(job, resolution):
                 return
         await observe(job, self.calls, looked=True)
+
+    async def _resolve(self, job: Job) -> Resolution:
+        target = job.req.spec.target
+        return await self.calls.retrying(job, lambda c: job.adapter.resolve(job.block, c, target))
 
     async def _wait_turn(self, job: Job, me: QueueEntry) -> None:
         """Wait until no request for the same target is ahead; bounded by ``spec.notAfter``."""
@@ -236,7 +252,7 @@ class Reconciler:
     async def _continue(self, job: Job, record: RollbackRecord) -> None:
         """The identity has a record: mirror its outcome, or carry its rollback on."""
         if record.finished:
-            await self._mirror(job, record)
+            await mirror(job, record, self.calls)
             return
         job.hold(record)  # this request's own claim, or one a deleted request of the identity left
         self._check_endpoints_again(job)
@@ -250,38 +266,3 @@ class Reconciler:
             if not await self.actuator.recover(job, resolution):
                 return
         await observe(job, self.calls, looked=True)
-
-    async def _mirror(self, job: Job, record: RollbackRecord) -> None:
-        """Write a finished record's outcome into the request's status; nothing is sent."""
-        outcome, status = record.status.outcome, record.status
-        assert outcome is not None
-        triggered = status.operation_id is not None
-        if record.spec.request.uid == job.req.uid:  # this object's own run: only the status write was lost
-            situation = Situation(
-                outcome.phase, outcome.reason, outcome.message, triggered=triggered, resolved=True
-            )
-        else:
-            when = (
-                status.completed_at.isoformat().replace("+00:00", "Z") if status.completed_at else "earlier"
-            )
-            message = (
-                f"this request (same namespace, name and spec) already ran: RollbackRecord {record.name}, "
-                f"completed {when}, ended {outcome.reason}: {outcome.message} Nothing was sent again. "
-                + RUN_AGAIN.format(record=record.name)
-            )
-            situation = Situation(
-                outcome.phase, Reason.ALREADY_EXECUTED, message, triggered=triggered, resolved=True
-            )
-        operation = Operation(
-            id=status.operation_id,
-            idempotency_key=record.spec.idempotency_key,
-            triggered_at=status.triggered_at,
-            state=status.state,
-        )
-        facts: dict[str, Any] = {
-            "current_version": record.spec.from_version,
-            "target_version": record.spec.to_version,
-            "resolution": record.spec.resolution or None,
-            "operation": operation,
-        }
-        await self.calls.kube_retrying(lambda: job.writer.write(situation, **facts))
