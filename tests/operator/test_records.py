@@ -16,14 +16,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import kubernetes
 import pytest
 
 from rollback_operator.sandbox.common import Faults
 from rollback_operator.sandbox.serve import Sandboxes
 from tests.operator.conftest import OperatorFactory
 from tests.support.controlplane import ControlPlane
-from tests.support.rollbacks import Requests, condition, manifest
+from tests.support.rollbacks import GROUP, VERSION, Requests, condition, manifest
 from tests.support.scenarios import Scenario, World
+from tests.support.users import People
 
 PROVIDERS = ["facets", "vector", "yandex"]
 
@@ -332,20 +334,25 @@ def test_records_past_their_retention_are_deleted_and_the_manifest_runs_again(
     assert scenario.rollbacks(sandboxes) == 2
 
 
-def test_requested_by_is_copied_from_the_annotation_into_status_and_record(
-    sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+def test_requested_by_is_stamped_by_the_api_server_and_copied_into_status_and_record(
+    cluster: ControlPlane, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
 ) -> None:
     scenario = _target(sandboxes, "vector")
+    people = People(cluster, requests_.namespace)
+    people.bind("alice", "rollback-requester")
     operator_factory().start()
     requests_.secret("asked-creds", scenario.secret)
     body = manifest("asked", scenario.provider, secret="asked-creds")
-    body["metadata"]["annotations"] = {"rollback.dev/requested-by": "alice@example.com"}
-    requests_.create(copy.deepcopy(body))
+    body["metadata"]["annotations"] = {"rollback.dev/requested-by": "mallory"}  # a client's claim
+    with people.client("alice") as api:
+        kubernetes.client.CustomObjectsApi(api).create_namespaced_custom_object(
+            GROUP, VERSION, requests_.namespace, "rollbackrequests", copy.deepcopy(body)
+        )
     status = requests_.wait_terminal("asked")
 
-    assert status["requestedBy"] == "alice@example.com"
+    assert status["requestedBy"] == "alice"
     rec = requests_.record(requests_.record_name("asked"))
     assert rec is not None
-    assert rec["spec"]["requestedBy"] == "alice@example.com"
+    assert rec["spec"]["requestedBy"] == "alice"
     trigger = next(e for e in requests_.wait_events("asked", 2) if e.reason == "RollbackTriggered")
-    assert "requested by alice@example.com" in trigger.message
+    assert "requested by alice" in trigger.message

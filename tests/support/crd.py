@@ -1,4 +1,5 @@
-"""Installing the CRDs (the committed ``crds/`` files) into a test control plane.
+"""Installing the CRDs (the committed ``crds/`` files), the admission policies and the roles for
+people (``deploy/admission``, ``deploy/requested-by``, ``deploy/roles``) into a test control plane.
 
 ``tests/api/conftest.py`` wraps ``install_crd`` in the session fixture ``crd``; other test
 directories call it from their own fixtures (it is idempotent: a server-side apply).
@@ -19,11 +20,14 @@ EXTRA_CRDS = ("rollbackrecords.rollback.dev", "rollbackapprovals.rollback.dev")
 def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float = 60) -> str:
     """Apply the CRDs and return the request CRD's name once the API server reports it Established."""
     # --force-conflicts: another test directory may have applied the same file already
-    for crd in {path, RECORD_CRD_FILE}:
+    for crd in (path, *(REPO / "crds" / f"{name}.yaml" for name in EXTRA_CRDS)):
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/rollbackrecords.rollback.dev", "--timeout=60s"
-    )
+    for name in EXTRA_CRDS:
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+    # What an installation enforces at admission: who approves, who asked (deploy/admission,
+    # deploy/requested-by), and the roles people are bound to (deploy/roles).
+    for part in ("admission", "requested-by", "roles"):
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(REPO / "deploy" / part))
     # Polled rather than `kubectl wait`: that errors out ("conditions accessor error") instead of
     # waiting when it reads a CRD so new that it has no conditions yet.
     query = '{.status.conditions[?(@.type=="Established")].status}'

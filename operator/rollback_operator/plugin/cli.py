@@ -2,7 +2,8 @@
 
 Sub-commands: ``vector``, ``facets`` and ``yandex`` create a request (and with ``--wait`` follow it
 to its end); ``status NAME`` summarises one (``-w`` follows it); ``list`` tables them; ``history``
-tables the RollbackRecords (every rollback the cluster ran, by whom, how it ended). The cluster
+tables the RollbackRecords (every rollback the cluster ran, by whom, how it ended); ``plan NAME``
+shows what a request would do; ``approve``/``reject NAME`` decide on a plan that awaits approval. The cluster
 flags ``--kubeconfig``, ``--context`` and ``-n`` are accepted before or after the sub-command,
 because kubectl hands a plugin its arguments untouched. Flags are checked against the operator's
 own models before anything is sent, so a mistake names its flag and exits 2; whatever the API
@@ -19,6 +20,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from rollback_operator.approval import Decision
+from rollback_operator.plugin.decide import approval, plan
 from rollback_operator.plugin.describe import describe
 from rollback_operator.plugin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PluginError
 from rollback_operator.plugin.follow import follow
@@ -104,6 +107,39 @@ def history_(args: argparse.Namespace) -> Work:
     return _history(args)
 
 
+async def _plan(args: argparse.Namespace) -> int:
+    async with _connect(args) as cluster:
+        print(plan(await cluster.get(args.name)), flush=True)
+        return EXIT_OK
+
+
+def plan_(args: argparse.Namespace) -> Work:
+    """``plan NAME``: what the request would do, and whether it waits for an approval."""
+    return _plan(args)
+
+
+async def _decide(args: argparse.Namespace) -> int:
+    decision = Decision.APPROVE if args.command == "approve" else Decision.REJECT
+    async with _connect(args) as cluster:
+        obj = await cluster.get(args.name)
+        body = approval(obj, decision=decision, user=await cluster.whoami(), comment=args.comment)
+        created = await cluster.approve(body)
+        print(created["metadata"]["name"], flush=True)
+        plan_text = f"{body['spec']['from']} -> {body['spec']['to']}"
+        print(
+            f"{decision.value.lower()}d {args.name}: {plan_text} as {body['spec']['approvedBy']}",
+            file=sys.stderr,
+        )
+        if not args.wait:
+            return EXIT_OK
+        return await follow(cluster, obj, watch_seconds=args.watch_timeout)
+
+
+def decide(args: argparse.Namespace) -> Work:
+    """``approve|reject NAME [--comment C] [--wait]``."""
+    return _decide(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], Work]] = {
     "vector": create,
     "facets": create,
@@ -111,6 +147,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Work]] = {
     "status": status,
     "list": list_,
     "history": history_,
+    "plan": plan_,
+    "approve": decide,
+    "reject": decide,
 }
 
 

@@ -26,6 +26,7 @@ import aiohttp
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.models import GROUP, KIND, PLURAL, VERSION
 from rollback_operator.plugin.errors import PluginError
 from rollback_operator.record import LABEL_NAMESPACE, LABEL_PROVIDER, RECORD_PLURAL
@@ -61,6 +62,7 @@ class Cluster:
         # The generated clients are untyped at runtime in the ways used here (dict bodies, raw responses).
         self._custom: Any = client.CustomObjectsApi(api)
         self._core: Any = client.CoreV1Api(api)
+        self._auth: Any = client.AuthenticationV1Api(api)
 
     @classmethod
     @asynccontextmanager
@@ -114,6 +116,22 @@ class Cluster:
             call = self._custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
         listed: dict[str, Any] = await self._call(call)
         return list(listed.get("items") or [])
+
+    async def whoami(self) -> str:
+        """The user name the API server sees for this client (a SelfSubjectReview, as ``kubectl auth
+        whoami`` makes): what an approval's ``approvedBy`` must be."""
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        answer = await self._call(self._auth.create_self_subject_review(review))
+        return str(answer.status.user_info.username)
+
+    async def approve(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a RollbackApproval in this namespace."""
+        created: dict[str, Any] = await self._call(
+            self._custom.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, APPROVAL_PLURAL, body
+            )
+        )
+        return created
 
     async def list_records(self, *, namespace: str | None, provider: str | None) -> list[dict[str, Any]]:
         """The RollbackRecords (the cluster's rollback history), of one request namespace and/or

@@ -132,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     past.add_argument(
         "-A", "--all-namespaces", action="store_true", help="every namespace (the default without -n)"
     )
+    shown = sub.add_parser("plan", help="show what a request would roll back, and its approval state")
+    shown.add_argument("name", metavar="NAME")
+    for verb, what in (
+        ("approve", "approve the plan of a request awaiting approval"),
+        ("reject", "reject it"),
+    ):
+        decision = sub.add_parser(verb, help=what, epilog=EPILOG)
+        decision.add_argument("name", metavar="NAME")
+        decision.add_argument("--comment", help="why, for the audit trail (at most 1024 characters)")
+        decision.add_argument("--wait", action="store_true", help="follow the request until it ends")
+        _watch_flag(decision)
     for name, child in sub.choices.items():
         _cluster_flags(child, suppress=True)
         child.set_defaults(parser=child, command=name)

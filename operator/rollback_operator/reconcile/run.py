@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
