@@ -82,4 +82,23 @@ SITUATIONS: dict[str, tuple[Step, ...]] = {
         (_s(Phase.FAILED, Reason.TIMED_OUT, "no terminal state within 600s", True), {}),
     ),
     "Unknown": (CLAIM, (_s(Phase.UNKNOWN, Reason.OUTCOME_UNKNOWN, "cannot tell whether it was sent"), {})),
+    "AwaitingApproval": (
+        (
+            _s(Phase.AWAITING_APPROVAL, Reason.AWAITING_APPROVAL, "awaiting approval to roll back d5 to d4"),
+            RESOLVED,
+        ),
+    ),
+    "Succeeded (already executed)": (
+        (_s(Phase.SUCCEEDED, Reason.ALREADY_EXECUTED, "already ran: RollbackRecord x"), RESOLVED),
+    ),
+    "Failed (already executed)": (
+        (_s(Phase.FAILED, Reason.ALREADY_EXECUTED, "already ran and failed: RollbackRecord x"), RESOLVED),
+    ),
+    "Failed (expired)": ((_s(Phase.FAILED, Reason.EXPIRED, "spec.notAfter passed; nothing was sent"), {}),),
+    "Failed (rejected)": (
+        (_s(Phase.FAILED, Reason.REJECTED, "rejected by carol; nothing was sent"), RESOLVED),
+    ),
+    "Failed (plan changed)": (
+        (_s(Phase.FAILED, Reason.PLAN_CHANGED, "the plan changed; nothing was sent"), RESOLVED),
+    ),
 }

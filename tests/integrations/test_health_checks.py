@@ -35,6 +35,12 @@ EXPECTED = {  # sample: (Argo CD health, kstatus)
     "Failed (provider failed the rollback)": ("Degraded", "Failed"),
     "Failed (timed out)": ("Degraded", "Failed"),
     "Unknown": ("Degraded", "Failed"),
+    "AwaitingApproval": ("Suspended", "InProgress"),
+    "Succeeded (already executed)": ("Healthy", "Current"),
+    "Failed (already executed)": ("Degraded", "Failed"),
+    "Failed (expired)": ("Degraded", "Failed"),
+    "Failed (rejected)": ("Degraded", "Failed"),
+    "Failed (plan changed)": ("Degraded", "Failed"),
 }
 
 

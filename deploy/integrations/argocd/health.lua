@@ -1,8 +1,11 @@
 -- Argo CD health check for rollback.dev/RollbackRequest
 -- (argocd-cm key: resource.customizations.health.rollback.dev_RollbackRequest; see argocd-cm.yaml).
 --
--- Healthy     Ready=True: the rollback happened, the dry run resolved, or the target was already live.
--- Degraded    Stalled=True: the request failed, or ended Unknown and needs a human (message says why).
+-- Healthy     Ready=True: the rollback happened, the dry run resolved, the target was already live, or
+--             the same request (namespace, name, spec) already rolled back (AlreadyExecuted).
+-- Degraded    Stalled=True: the request failed (also Expired, Rejected, PlanChanged, or an earlier
+--             run of the same request that failed), or ended Unknown and needs a human.
+-- Suspended   AwaitingApproval: the plan waits for a RollbackApproval (message says how to approve).
 -- Progressing anything else: no status yet, a status older than the spec, Waiting, Resolving, InProgress.
 --
 -- Only Lua's base library is used: Argo CD runs scripts from argocd-cm without the string library.
@@ -40,6 +43,12 @@ end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = (ready.reason or "Ready") .. ": " .. (ready.message or status.message or "")
+  return hs
+end
+
+if status.phase == "AwaitingApproval" then
+  hs.status = "Suspended"
+  hs.message = "AwaitingApproval: " .. (status.message or "")
   return hs
 end
 
