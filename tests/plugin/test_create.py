@@ -131,6 +131,16 @@ def test_expires_in_sets_not_after_that_far_ahead(plugin: Plugin, unwatched: Req
     assert before + timedelta(minutes=30) <= not_after <= datetime.now(UTC) + timedelta(minutes=30)
 
 
+def test_require_approval_asks_for_an_approval_in_the_spec(plugin: Plugin, unwatched: Requests) -> None:
+    result = plugin.run(
+        "yandex", "bba3fva6ka5g0q4l0abc", *COMMON, "--steps-back", "1", "--require-approval",
+        "--name", "gated", "-n", unwatched.namespace,
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    assert unwatched.get("gated")["spec"]["approval"] == {"required": True}
+
+
 def test_a_malformed_expires_in_is_a_usage_error(plugin: Plugin, unwatched: Requests) -> None:
     result = plugin.run(
         "vector", "01jfgxk4nqrst5vwx9yz0abcdg", *COMMON, "--steps-back", "1", "--expires-in", "soon",

@@ -35,7 +35,21 @@ def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float 
     while time.monotonic() < deadline:
         got = cluster.kubectl("get", "crd", CRD_NAME, "-o", f"jsonpath={query}").stdout.strip()
         # Established is not yet served: a new CRD answers 429 "storage is (re)initializing" briefly.
-        if got == "True" and cluster.kubectl("get", "rbr", "-A", check=False).returncode == 0:
+        if got == "True" and _creatable(cluster):
             return CRD_NAME
         time.sleep(0.2)
     raise TimeoutError(f"{CRD_NAME} not Established within {timeout}s")
+
+
+PROBE = """{"apiVersion": "rollback.dev/v1alpha1", "kind": "RollbackRequest",
+ "metadata": {"name": "probe", "namespace": "default"},
+ "spec": {"reason": "probe", "provider": {"vector": {"environmentId": "e"}},
+          "credentialsSecretRef": {"name": "s"}}}"""
+
+
+def _creatable(cluster: ControlPlane) -> bool:
+    """A request can be created (dry run): the CRD is served and the admission policies, which
+    match on it, know its kind (for a moment after both are new they answer 503 "not found")."""
+    listed = cluster.kubectl("get", "rbr", "-A", check=False).returncode == 0
+    created = cluster.kubectl("create", "--dry-run=server", "-f", "-", input=PROBE, check=False)
+    return listed and created.returncode == 0

@@ -75,6 +75,11 @@ def _request_flags(parser: argparse.ArgumentParser) -> None:
         help=f"from the trigger to a final provider state (default {DEFAULT_TIMEOUT_SECONDS})",
     )
     parser.add_argument(
+        "--require-approval",
+        action="store_true",
+        help="resolve, then wait for a RollbackApproval before sending anything (kubectl rollback approve)",
+    )
+    parser.add_argument(
         "--expires-in",
         type=duration,
         metavar="DURATION",

@@ -32,6 +32,7 @@ FLAGS: dict[tuple[str | int, ...], str] = {
     ("timeoutSeconds",): "--timeout-seconds",
     ("dryRun",): "--dry-run",
     ("notAfter",): "--expires-in",
+    ("approval", "required"): "--require-approval",
     ("provider", "vector", "environmentId"): "ENV_ID",
     ("provider", "vector", "apiURL"): "--api-url",
     ("provider", "facets", "controlPlaneURL"): "--control-plane-url",
@@ -83,6 +84,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         timeoutSeconds=args.timeout_seconds,
         dryRun=True if args.dry_run else None,
         notAfter=_expiry(args.expires_in),
+        approval={"required": True} if args.require_approval else None,
     )
     try:
         RollbackRequestSpec.model_validate(spec)
