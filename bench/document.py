@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 
 from bench.context import Tally
-from bench.memory import Restart
+from bench.memory import Memory, Restart
 from bench.phases import Throughput
 from bench.report import Results, commit, machine, now, targets
 
@@ -107,6 +107,7 @@ def _cost_row(label: str, t: Tally) -> str:
         t.rollbacks,
         _n(t.per(w.status), 2),
         _n(t.per(w.requests), 2),
+        _n(t.per(w.records), 2),
         _n(t.per(w.events), 2),
         w.conflicts,
         _n(t.per(w.total), 2),
@@ -122,13 +123,14 @@ def _costs(r: Results) -> list[str]:
             "rollbacks",
             "status writes",
             "object writes",
+            "record writes",
             "Events",
             "409s",
             "all writes",
             "provider calls",
             "provider calls by route",
         ),
-        _row(*["---"] * 9),
+        _row(*["---"] * 10),
     ]
     lines += [_cost_row(f"operator, {p}, {r.sizes.per_provider} at once", t) for p, t in r.cost.items()]
     lines.append(_cost_row(f"operator, vector, {r.sizes.burst} at once", r.throughput["operator"].tally))
@@ -143,9 +145,17 @@ def _restart_cells(x: Restart) -> list[str]:
         _n(x.healthy_seconds),
         _n(x.probe_seconds),
         _n(x.rss_mb, 0),
-        f"{w.status} / {w.requests} / {w.events}",
+        f"{w.status} / {w.requests} / {w.records} / {w.events}",
         str(sum(x.tally.calls.values())),
         str(x.touched),
+    ]
+
+
+def _records_row(m: Memory, n: str) -> list[str]:
+    if m.with_records is None:
+        return []
+    return [
+        _row(f"{n} finished requests, {m.records:,} records (and a probe)", *_restart_cells(m.with_records))
     ]
 
 
@@ -161,6 +171,7 @@ def _memory(r: Results) -> list[str]:
             f"operator with {n} finished requests (after the restart and {m.idle_seconds:.0f} s idle)",
             _n(m.finished_mb, 0),
         ),
+        _row(f"operator with {n} finished requests and {m.records:,} records", _n(m.records_mb, 0)),
         _row(f"operator, peak during {r.sizes.burst} at once", _n(r.throughput["operator"].peak_rss_mb, 0)),
         _row(f"floor, peak during {r.sizes.burst} at once", _n(r.throughput["floor"].peak_rss_mb, 0)),
     ]
@@ -174,13 +185,23 @@ def _memory(r: Results) -> list[str]:
             "to /healthz (s)",
             "to probe Ready (s)",
             "RSS then (MiB)",
-            "writes: status / object / Events",
+            "writes: status / object / records / Events",
             "provider calls",
             "finished requests written to",
         ),
         _row(*["---"] * 7),
         _row("nothing (only the probe)", *_restart_cells(m.empty)),
         _row(f"{n} finished requests (and the probe)", *_restart_cells(m.full)),
+        *(
+            [
+                _row(
+                    f"{n} finished requests, {m.records:,} records (and a probe)",
+                    *_restart_cells(m.with_records),
+                )
+            ]
+            if m.with_records is not None
+            else []
+        ),
         "",
         f"Idle for {m.idle_seconds:.0f} s with {n} finished requests: {m.idle_cpu_seconds:.2f} CPU seconds, "
         f"{m.idle.writes.total} writes, {sum(m.idle.calls.values())} provider calls.",

@@ -23,6 +23,7 @@ import aiohttp
 import yaml
 
 GROUP, VERSION, PLURAL = "rollback.dev", "v1alpha1", "rollbackrequests"
+RECORDS = "rollbackrecords"
 MERGE = {"Content-Type": "application/merge-patch+json"}
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
@@ -104,9 +105,17 @@ class Kube:
         """Create a RollbackRequest."""
         return await self._send("POST", requests_path(namespace), json=body)
 
+    async def create_record(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a RollbackRecord (cluster-scoped)."""
+        return await self._send("POST", f"/apis/{GROUP}/{VERSION}/{RECORDS}", json=body)
+
     async def create_event(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a core/v1 Event."""
         return await self._send("POST", f"/api/v1/namespaces/{namespace}/events", json=body)
+
+    async def delete(self, namespace: str, name: str) -> None:
+        """Delete a RollbackRequest."""
+        await self._send("DELETE", requests_path(namespace, name))
 
     async def get(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._send("GET", requests_path(namespace, name))
@@ -206,10 +215,12 @@ class Writes:
     """Event creations."""
     conflicts: int
     """Of the writes to rollbackrequests(/status): how many the server refused with 409."""
+    records: int = 0
+    """Writes to rollbackrecords: creations (the claims) and patches (handles, outcomes)."""
 
     @property
     def total(self) -> int:
-        return self.requests + self.status + self.events
+        return self.requests + self.status + self.events + self.records
 
 
 def writes_between(
@@ -217,14 +228,16 @@ def writes_between(
 ) -> Writes:
     """Classify the write requests served between two readings (creations of requests excluded)."""
     delta = after - before
-    requests = status = events = conflicts = 0
+    requests = status = events = conflicts = records = 0
     for (verb, resource, subresource, code), count in delta.items():
         if verb not in WRITE_VERBS:
             continue
-        if resource == "events" and verb == "POST":
+        if resource == RECORDS:
+            records += count
+        elif resource == "events" and verb == "POST":
             events += count
         elif resource == PLURAL and not (verb == "POST" and not subresource):
             status += count if subresource == "status" else 0
             requests += count if subresource != "status" else 0
             conflicts += count if code == "409" else 0
-    return Writes(requests, status, events, conflicts)
+    return Writes(requests, status, events, conflicts, records)

@@ -20,6 +20,7 @@ from tests.support.scenarios import Scenario
 from bench.context import Bench, Counting, Tally, body
 from bench.procs import Subject, cpu_seconds, rss_mb
 from bench.tracking import Tracker
+from rollback_operator.record import identity, record_name
 
 SETTLE = 3.0
 """Seconds after start-up (or after the probe) before RSS is read, so it is not caught mid-allocation."""
@@ -55,6 +56,12 @@ class Memory:
     """CPU time used during ``idle_seconds`` of idling with the finished requests present."""
     idle_seconds: float
     idle: Tally
+    records: int = 0
+    """RollbackRecords present for the restart ``with_records`` (one per finished request)."""
+    with_records: Restart | None = None
+    """A restart over the same finished requests once each has its finished record."""
+    records_mb: float = float("nan")
+    """RSS after ``with_records`` and an idle window: compare with ``finished_mb``."""
 
 
 async def memory(bench: Bench, subject: Subject, template: dict[str, Any]) -> Memory:
@@ -77,6 +84,16 @@ async def memory(bench: Bench, subject: Subject, template: dict[str, Any]) -> Me
         finished_mb = rss_mb(subject.pid)
     finally:
         subject.stop()
+    await records_for(bench, namespace, template)
+    await bench.kube.delete(namespace, "probe")
+    with_records = await restart(
+        bench, subject, namespace, seeded["facets"][1], log_name="restart-records.log"
+    )
+    try:
+        await asyncio.sleep(bench.sizes.idle_seconds)
+        records_mb = rss_mb(subject.pid)
+    finally:
+        subject.stop()
     empty_ns, empty_seeded = await bench.setup("restart-empty", {"facets": 1})
     empty = await restart(bench, subject, empty_ns, empty_seeded["facets"][0], log_name="restart-empty.log")
     subject.stop()
@@ -90,6 +107,9 @@ async def memory(bench: Bench, subject: Subject, template: dict[str, Any]) -> Me
         idle_cpu,
         bench.sizes.idle_seconds,
         idle,
+        bench.sizes.finished,
+        with_records,
+        records_mb,
     )
 
 
@@ -108,6 +128,43 @@ async def fill(bench: Bench, namespace: str, target: Scenario, template: dict[st
             await one(index)
 
     await asyncio.gather(*(limited(i) for i in range(bench.sizes.finished)))
+
+
+async def records_for(bench: Bench, namespace: str, template: dict[str, Any]) -> None:
+    """One finished RollbackRecord per finished request of ``namespace``, as the operator writes them."""
+    items, _ = await bench.kube.list(namespace)
+    operation = template.get("operation") or {}
+    gate = asyncio.Semaphore(16)
+
+    async def one(item: dict[str, Any]) -> None:
+        meta = item["metadata"]
+        name = record_name(namespace, meta["name"], identity(namespace, meta["name"], item["spec"]))
+        body = {
+            "apiVersion": "rollback.dev/v1alpha1",
+            "kind": "RollbackRecord",
+            "metadata": {"name": name, "labels": {"rollback.dev/request-namespace": namespace}},
+            "spec": {
+                "request": {"namespace": namespace, "name": meta["name"], "uid": meta["uid"]},
+                "requestRef": f"{namespace}/{meta['name']}",
+                "identity": identity(namespace, meta["name"], item["spec"]),
+                "provider": "vector",
+                "targetKey": "bench",
+                "requestedBy": "bench",
+                "from": template.get("currentVersion", "a"),
+                "to": template.get("targetVersion", "b"),
+                "idempotencyKey": operation.get("idempotencyKey", "k"),
+            },
+            "status": {
+                "claimedAt": operation.get("claimedAt"),
+                "operationId": operation.get("id"),
+                "completedAt": template.get("completedAt"),
+                "outcome": {"phase": "Succeeded", "reason": "RollbackSucceeded", "message": "rolled back"},
+            },
+        }
+        async with gate:
+            await bench.kube.create_record(body)
+
+    await asyncio.gather(*(one(item) for item in items if item["metadata"]["name"] != "probe"))
 
 
 async def restart(
