@@ -107,8 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.command == "run":
         return run_operator(args)
-    from rollback_operator.sandbox.serve import serve
+    return run_sandboxes(args)
 
+
+def run_sandboxes(args: argparse.Namespace) -> int:
+    """Serve the provider sandboxes, a separate package that the operator itself never imports."""
+    try:
+        from rollback_sandbox.serve import serve
+    except ImportError:  # the operator image ships without it
+        print(
+            "rollback-operator sandbox: the rollback_sandbox package is not installed here", file=sys.stderr
+        )
+        return 2
     return serve(
         host=args.host,
         ports={"facets": args.facets_port, "vector": args.vector_port, "yandex": args.yandex_port},

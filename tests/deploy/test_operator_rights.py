@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, manifest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess

@@ -5,7 +5,7 @@ Also: credentials never leak into status, events or the operator's log, whatever
 
 from __future__ import annotations
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, condition, manifest
 from tests.support.scenarios import Scenario, World

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import kubernetes
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.plugin.runner import Plugin
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import install_crd

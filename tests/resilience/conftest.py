@@ -15,7 +15,7 @@ from pathlib import Path
 import kubernetes
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.resilience.report import FULL, SMALL, Report, Sizes
 from tests.support.controlplane import REPO, ControlPlane
 from tests.support.crd import install_crd

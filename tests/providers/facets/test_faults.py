@@ -18,9 +18,9 @@ from rollback_operator.errors import MalformedResponse, OutcomeUnknown, Provider
 from rollback_operator.models import FacetsProvider, Target
 from rollback_operator.providers.base import Credentials, RecoveryState, Resolution
 from rollback_operator.providers.facets import FacetsAdapter
-from rollback_operator.sandbox import common
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.facets import FacetsState
+from rollback_sandbox import common
+from rollback_sandbox.common import Faults
+from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
     RESTORE_ROUTE,

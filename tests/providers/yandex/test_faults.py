@@ -11,7 +11,7 @@ import pytest
 from rollback_operator.errors import MalformedResponse, OutcomeUnknown, ProviderUnavailable
 from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, RecoveryState
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter
 from tests.providers.yandex.scenario import LIVE, PREVIOUS, PROD, misbehave_first, new_key, resolution_for
 
