@@ -44,6 +44,12 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--identity", default=None, help="this instance's name in claims (default: host/pid/random)"
     )
     run.add_argument("--max-concurrent", type=int, default=200, help="requests worked on at once")
+    run.add_argument(
+        "--max-response-bytes",
+        type=int,
+        default=Settings.max_response_bytes,
+        help="the largest provider answer read; a larger one fails the call (default 4 MiB)",
+    )
     timing = run.add_argument_group("timing (seconds)")
     defaults = Timing()
     for name in TIMING_FIELDS:
@@ -72,6 +78,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allowed=allowed_endpoints(args.allowed_endpoint),
         timing=timing,
         max_concurrent=args.max_concurrent,
+        max_response_bytes=args.max_response_bytes,
     )
 
 

@@ -7,6 +7,7 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
     RollbackError
      ├── TransientError          retried with backoff until the request's deadline
      │    ├── ProviderUnavailable  network errors, 429 and 5xx; carries ``retry_after``
+     │    │    └── ProviderTimedOut  an answer not complete within the per-call deadline
      │    ├── MalformedResponse    a body that cannot be read (HTML error page, truncated JSON)
      │    ├── CredentialsMissing   the Secret or one of its keys is absent (GitOps may add it later)
      │    └── KubernetesUnavailable  the API server is unreachable or overloaded
@@ -14,6 +15,7 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
      │                           blindly, the reconciler asks the provider instead (``recover``)
      └── PermanentError          ends the request ``Failed``
           ├── ProviderRejected     a 4xx answer, with the provider's own message
+          │    └── ResponseTooLarge  an answer larger than the operator reads (never read whole)
           ├── CredentialsInvalid   401/403, or a Secret value that cannot be used
           ├── TargetNotFound       the requested version is not among the candidates
           ├── PreconditionFailed   ``expectedCurrentVersion`` differs from the live version
@@ -62,6 +64,10 @@ class ProviderUnavailable(TransientError):
     """Network error, timeout, 429 or 5xx from the provider."""
 
 
+class ProviderTimedOut(ProviderUnavailable):
+    """The provider did not finish its answer within the per-call deadline (a hung or dribbling body)."""
+
+
 class MalformedResponse(TransientError):
     """The provider answered with a body this adapter cannot read."""
 
@@ -98,6 +104,10 @@ class ProviderRejected(PermanentError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class ResponseTooLarge(ProviderRejected):
+    """The provider's answer exceeded the size the operator reads; the rest was not read."""
 
 
 class CredentialsInvalid(PermanentError):

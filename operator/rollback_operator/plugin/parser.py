@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from rollback_operator.models import DEFAULT_TIMEOUT_SECONDS, STEPS_BACK_MAX
+from rollback_operator.fields import DEFAULT_TIMEOUT_SECONDS, STEPS_BACK_MAX
 from rollback_operator.plugin.follow import WATCH_SECONDS
 
 EPILOG = """exit codes: 0 done (with --wait/-w: the rollback succeeded), 1 the rollback failed or ended

@@ -34,13 +34,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Generic, Protocol, TypeVar
 
+import httpx
+
 from rollback_operator.models import (
     FacetsProvider,
     OperationState,
+    ProviderName,
     Target,
     VectorProvider,
     YandexServerlessContainerProvider,
 )
+from rollback_operator.providers.http import DEFAULT_TIMEOUT, CallLimits, ProviderHTTP, RetryPolicy
 
 SpecT = TypeVar("SpecT", FacetsProvider, VectorProvider, YandexServerlessContainerProvider)
 SpecT_contra = TypeVar(
@@ -135,7 +139,7 @@ class Progress:
 class Provider(Protocol, Generic[SpecT_contra]):
     """A rollback-capable provider API. See the module docstring for what each call may do."""
 
-    name: ClassVar[str]
+    name: ClassVar[ProviderName]
     """The spec key: facets, vector or yandexServerlessContainer."""
     credential_keys: ClassVar[tuple[str, ...]]
     """Secret keys this provider reads (any one suffices where alternatives exist)."""
@@ -179,3 +183,35 @@ class Provider(Protocol, Generic[SpecT_contra]):
     async def aclose(self) -> None:
         """Close the adapter's HTTP client."""
         ...
+
+
+class HTTPAdapter:
+    """What the three adapters share: one ``ProviderHTTP`` client, paging bounds, closing it.
+
+    ``page_size`` (entries per list request) and ``max_pages`` (after which resolving stops, so
+    a huge history cannot keep it busy) default to each provider's class values.
+    """
+
+    name: ClassVar[ProviderName]
+    default_page_size: ClassVar[int]
+    default_max_pages: ClassVar[int]
+
+    def __init__(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: CallLimits | None = None,
+        page_size: int | None = None,
+        max_pages: int | None = None,
+    ) -> None:
+        self.http = ProviderHTTP(
+            provider=self.name, transport=transport, timeout=timeout, retry=retry, limits=limits
+        )
+        self.page_size = page_size or self.default_page_size
+        self.max_pages = max_pages or self.default_max_pages
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
