@@ -31,6 +31,7 @@ from typing import ClassVar
 
 import httpx
 
+from rollback_operator.credentials import require_text
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, TargetNotFound
 from rollback_operator.models import FacetsProvider, OperationState, ProviderName, Target
 from rollback_operator.providers.base import (
@@ -105,6 +106,7 @@ class FacetsAdapter(HTTPAdapter):
 
     def credentials(self, secret_data: Mapping[str, str]) -> Credentials:
         """The e-mail and personal token; an empty value counts as missing."""
+        require_text(secret_data, self.credential_keys)
         missing = [key for key in self.credential_keys if not secret_data.get(key)]
         if missing:
             raise CredentialsMissing(f"the Secret lacks the key(s) {', '.join(missing)} for facets")

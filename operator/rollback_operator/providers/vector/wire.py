@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rollback_operator.credentials import require_text
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing
 from rollback_operator.providers.base import Credentials, Version
 from rollback_operator.providers.http import decode_json, describe_plain, header_safe
@@ -39,6 +40,7 @@ def url(api_url: str, *parts: str) -> str:
 
 def token_credentials(secret_data: Mapping[str, str]) -> Credentials:
     """The Secret's ``token``, stripped; ``CredentialsMissing``/``CredentialsInvalid`` otherwise."""
+    require_text(secret_data, ("token",))
     raw = secret_data.get("token")
     if raw is None:
         raise CredentialsMissing("vector: the Secret has no 'token' key (a Vector Pro API token)")

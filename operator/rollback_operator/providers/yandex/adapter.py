@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
+from rollback_operator.credentials import require_text
 from rollback_operator.errors import (
     CredentialsInvalid,
     CredentialsMissing,
@@ -139,6 +140,7 @@ class YandexAdapter(HTTPAdapter):
         return [spec.api_url, spec.operations_url, spec.iam_url]
 
     def credentials(self, secret_data: Mapping[str, str]) -> Credentials:
+        require_text(secret_data, self.credential_keys)
         key_text = secret_data.get("serviceAccountKey", "")
         if key_text.strip():
             parse_service_account_key(key_text)  # fail now, naming what is wrong
