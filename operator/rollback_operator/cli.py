@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from rollback_operator import __version__
 from rollback_operator.config import Settings, Timing, allowed_endpoints, default_identity
+from rollback_operator.text import escape_logs
 
 TIMING_FIELDS = tuple(field.name for field in dataclasses.fields(Timing))
 """Every ``Timing`` setting, each a ``--flag`` of ``run``."""
@@ -82,6 +83,20 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def configure_logging(*, log_format: str, verbose: bool) -> None:
+    """kopf's plain or JSON log format, quieter libraries, and control characters escaped."""
+    import kopf
+
+    kopf.configure(
+        verbose=verbose, log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN
+    )
+    escape_logs()  # a newline in a spec's reason must not forge a log line, nor ESC reach a terminal
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not verbose:  # kopf logs every watch event, httpx every request, at INFO: --verbose only
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def run_operator(args: argparse.Namespace) -> int:
     """Run kopf with our handlers until SIGTERM/SIGINT."""
     import kopf
@@ -89,14 +104,7 @@ def run_operator(args: argparse.Namespace) -> int:
 
     from rollback_operator import handlers  # noqa: F401 - registers the handlers
 
-    kopf.configure(
-        verbose=args.verbose,
-        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not args.verbose:  # kopf logs every watch event, httpx every request, at INFO: --verbose only
-        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(log_format=args.log_format, verbose=args.verbose)
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr=args.health_address)
     kopf.run(

@@ -24,13 +24,16 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
 Outside the tree: ``Conflict`` (a guarded status write lost a race) and ``Gone`` (the request was
 deleted) describe the Kubernetes side and steer the reconciler's control flow.
 
-Messages never contain credential values: adapters build them from status codes and the
-provider's error text, and ``redact`` below is applied to anything echoed from a request.
+Messages have their control characters escaped (``text.printable``) and never contain credential
+values: adapters build them from status codes and the provider's error text, and ``redact``
+below is applied to anything echoed from a request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from rollback_operator.text import printable
 
 
 class RollbackError(Exception):
@@ -40,6 +43,7 @@ class RollbackError(Exception):
     retryable: bool = False
 
     def __init__(self, message: str) -> None:
+        message = printable(message)  # provider text on its way to status, Events and logs
         super().__init__(message)
         self.message = message
 

@@ -26,6 +26,7 @@ from rollback_operator import __version__
 from rollback_operator.credentials import SecretData
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
 from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
+from rollback_operator.text import printable
 
 log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
@@ -183,7 +184,7 @@ def event_body(
         },
         "type": type_,
         "reason": reason,
-        "message": message[:1024],
+        "message": printable(message)[:1024],  # no raw newline or escape sequence in an Event
         "source": {"component": component},
         "reportingComponent": component,
         "reportingInstance": instance[:128],

@@ -45,6 +45,7 @@ from rollback_operator.models import (
     YandexServerlessContainerProvider,
 )
 from rollback_operator.providers.http import DEFAULT_TIMEOUT, CallLimits, ProviderHTTP, RetryPolicy
+from rollback_operator.text import printable
 
 SpecT = TypeVar("SpecT", FacetsProvider, VectorProvider, YandexServerlessContainerProvider)
 SpecT_contra = TypeVar(
@@ -72,9 +73,21 @@ class Credentials:
         return list(self.values.values())
 
 
+class _EscapesText:
+    """Provider text on its way to status and Events: control characters escaped once, on creation."""
+
+    _text: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._text:
+            object.__setattr__(self, name, printable(getattr(self, name)))
+
+
 @dataclass(frozen=True)
-class Version:
+class Version(_EscapesText):
     """One entry of a resource's history, as the provider names it."""
+
+    _text = ("label",)
 
     id: str
     created_at: datetime | None = None
@@ -83,8 +96,10 @@ class Version:
 
 
 @dataclass(frozen=True)
-class Resolution:
+class Resolution(_EscapesText):
     """The outcome of ``resolve``: which version is live, where to go, and why."""
+
+    _text = ("explanation",)
 
     current: str
     """The live version id."""
@@ -104,8 +119,10 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class Handle:
+class Handle(_EscapesText):
     """The provider's handle on the started rollback, recorded as ``status.operation.id``."""
+
+    _text = ("message",)
 
     id: str
     message: str = ""
@@ -120,8 +137,10 @@ class RecoveryState(StrEnum):
 
 
 @dataclass(frozen=True)
-class Recovery:
+class Recovery(_EscapesText):
     """``recover``'s answer: triggered (with the handle), not triggered, or cannot tell (why)."""
+
+    _text = ("message",)
 
     state: RecoveryState
     handle: Handle | None = None
@@ -129,8 +148,10 @@ class Recovery:
 
 
 @dataclass(frozen=True)
-class Progress:
+class Progress(_EscapesText):
     """One observation of the provider operation."""
+
+    _text = ("message",)
 
     state: OperationState
     message: str = ""
