@@ -23,13 +23,6 @@ PROVIDERS = ["facets", "vector", "yandex"]
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
-
-
-@pytest.fixture
 def operator(
     cluster: ControlPlane,
     namespace: str,

@@ -33,13 +33,6 @@ def operator_kubeconfig(cluster: ControlPlane, crd: str) -> Path:
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
-
-
-@pytest.fixture
 def requests_(k8s_api: object, namespace: str, crd: str) -> Requests:
     return Requests(k8s_api, namespace)  # type: ignore[arg-type]
 

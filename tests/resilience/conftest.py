@@ -75,13 +75,6 @@ def crd(cluster: ControlPlane, k8s_api: kubernetes.client.ApiClient) -> str:
 
 
 @pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
-
-
-@pytest.fixture
 def requests_(k8s_api: kubernetes.client.ApiClient, namespace: str, crd: str) -> Requests:
     return Requests(k8s_api, namespace)
 
