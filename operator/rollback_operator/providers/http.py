@@ -12,7 +12,6 @@ attempt, classified) → ``_fetch`` (the bytes). Together they:
   (``CallLimits.max_response_bytes``: streamed, never read past the cap). A missed deadline is a
   timeout (``ProviderTimedOut``, retried where a timeout may be); an answer over the cap is
   ``ResponseTooLarge``, or ``OutcomeUnknown`` for a call that may have acted;
-
 - retries what is safe to retry, with exponential backoff, full jitter and ``Retry-After``:
   connection failures (the request never left), 429 (the provider did not act), and, for
   idempotent requests only, timeouts, dropped connections and 5xx;
@@ -28,7 +27,6 @@ httpx exceptions never escape; each raised error chains its cause.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +34,6 @@ from typing import Any
 import httpx
 
 from rollback_operator import metrics
-from rollback_operator.config import backoff
 from rollback_operator.errors import (
     CredentialsInvalid,
     EndpointNotAllowed,
@@ -48,6 +45,7 @@ from rollback_operator.errors import (
     ResponseTooLarge,
     redact,
 )
+from rollback_operator.providers.policy import CallLimits, RetryPolicy
 from rollback_operator.providers.responses import (
     BODY_HEADERS,
     Describe,
@@ -81,33 +79,6 @@ USER_AGENT = "rollback-operator/0.1"
 
 # Raised before any byte of the request could reach the server: always safe to retry.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a request is retried."""
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 10.0
-    max_retry_after: float = 60.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (full jitter, Retry-After wins)."""
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        delays = backoff(self.base_delay, self.max_delay, 2.0, full_jitter=True)
-        return next(itertools.islice(delays, attempt, None))
-
-
-@dataclass(frozen=True)
-class CallLimits:
-    """What one attempt may cost, whatever the provider does (``Settings`` sets both)."""
-
-    deadline: float = 30.0
-    """Seconds for the whole attempt: connect, send, and read the complete body."""
-    max_response_bytes: int = 4 * 1024 * 1024
-    """The largest body read; a larger one is refused after reading this much."""
 
 
 @dataclass(frozen=True)
