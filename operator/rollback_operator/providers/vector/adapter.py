@@ -97,7 +97,7 @@ class VectorAdapter(HTTPAdapter):
     """The Provider contract for Vector Pro environments (see the module docstring)."""
 
     name: ClassVar[ProviderName] = ProviderName.VECTOR
-    default_page_size: ClassVar[int] = 50
+    default_page_size: ClassVar[int] = 50  # deployments per list request; Vector allows at most 100
     default_max_pages: ClassVar[int] = 20
     credential_keys: ClassVar[tuple[str, ...]] = ("token",)
 
