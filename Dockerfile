@@ -16,7 +16,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY requirements/dev.lock requirements/dev.lock
 COPY pyproject.toml README.md ./
-COPY operator/ operator/
+# Only the operator package: the provider sandboxes (operator/rollback_sandbox/) are a development
+# tool and stay out of the image.
+COPY operator/rollback_operator/ operator/rollback_operator/
 # --constraint: the dependencies come from pyproject.toml, their versions from the lock file.
 RUN pip wheel --constraint requirements/dev.lock --wheel-dir /wheels .
 

@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.serve import KINDS, Sandboxes
+from rollback_sandbox.common import Faults
+from rollback_sandbox.serve import KINDS, Sandboxes
 
 ARRIVALS = "/_bench/arrivals"
 Handler = Callable[[web.Request], Any]

@@ -1,7 +1,8 @@
 """Fixtures shared by every test: the session's real control plane and clients for it.
 
 `cluster` is one etcd + kube-apiserver per session (tests.support.controlplane), `k8s_api` a sync
-`kubernetes` client for it as admin, `namespace` a fresh namespace per test. Tests that use `cluster`,
+`kubernetes` client for it as admin, `namespace` a fresh namespace per test, `sandboxes` the three
+provider sandboxes (unseeded) for one test. Tests that use `cluster`,
 directly or through another fixture, are marked `kube`, so `pytest -m "not kube"` needs no server.
 """
 
@@ -16,7 +17,9 @@ from collections.abc import Iterator
 import kubernetes
 import pytest
 
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import BIN_DIR, BUILD_SCRIPT, ControlPlane
+from tests.support.sandboxes import serving
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -67,3 +70,9 @@ def namespace(k8s_api: kubernetes.client.ApiClient, request: pytest.FixtureReque
     body = kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name))
     kubernetes.client.CoreV1Api(k8s_api).create_namespace(body)
     return name
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    with serving() as boxes:
+        yield boxes

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from rollback_operator import __version__
 from rollback_operator.config import Settings, Timing, allowed_endpoints, default_identity
 from rollback_operator.retention import parse_duration
+from rollback_operator.text import escape_logs
 
 TIMING_FIELDS = tuple(field.name for field in dataclasses.fields(Timing))
 """Every ``Timing`` setting, each a ``--flag`` of ``run``."""
@@ -57,6 +58,12 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="store_true",
         help="let the requester of a rollback approve it too (default: refused)",
     )
+    run.add_argument(
+        "--max-response-bytes",
+        type=int,
+        default=Settings.max_response_bytes,
+        help="the largest provider answer read; a larger one fails the call (default 4 MiB)",
+    )
     timing = run.add_argument_group("timing (seconds)")
     defaults = Timing()
     for name in TIMING_FIELDS:
@@ -87,7 +94,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_concurrent=args.max_concurrent,
         record_retention=args.record_retention,
         allow_self_approval=args.allow_self_approval,
+        max_response_bytes=args.max_response_bytes,
     )
+
+
+def configure_logging(*, log_format: str, verbose: bool) -> None:
+    """kopf's plain or JSON log format, quieter libraries, and control characters escaped."""
+    import kopf
+
+    kopf.configure(
+        verbose=verbose, log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN
+    )
+    escape_logs()  # a newline in a spec's reason must not forge a log line, nor ESC reach a terminal
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not verbose:  # kopf logs every watch event, httpx every request, at INFO: --verbose only
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def run_operator(args: argparse.Namespace) -> int:
@@ -97,14 +119,7 @@ def run_operator(args: argparse.Namespace) -> int:
 
     from rollback_operator import handlers  # noqa: F401 - registers the handlers
 
-    kopf.configure(
-        verbose=args.verbose,
-        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    if not args.verbose:  # kopf logs every watch event, httpx every request, at INFO: --verbose only
-        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(log_format=args.log_format, verbose=args.verbose)
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr=args.health_address)
     kopf.run(
@@ -122,8 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.command == "run":
         return run_operator(args)
-    from rollback_operator.sandbox.serve import serve
+    return run_sandboxes(args)
 
+
+def run_sandboxes(args: argparse.Namespace) -> int:
+    """Serve the provider sandboxes, a separate package that the operator itself never imports."""
+    try:
+        from rollback_sandbox.serve import serve
+    except ImportError:  # the operator image ships without it
+        print(
+            "rollback-operator sandbox: the rollback_sandbox package is not installed here", file=sys.stderr
+        )
+        return 2
     return serve(
         host=args.host,
         ports={"facets": args.facets_port, "vector": args.vector_port, "yandex": args.yandex_port},

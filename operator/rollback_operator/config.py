@@ -1,9 +1,8 @@
 """Operator settings: the endpoint allow-list, timing, identity. Built once by the CLI.
 
 The allow-list protects credentials: a spec may name any URL, but the operator sends a request
-(and with it a Secret's value) only to URLs that match an allowed prefix. A prefix matches when
-the scheme and port are equal, the host is equal (or, for ``https://*.example.com``, a subdomain
-of it) and the URL's path starts at a path-segment boundary of the prefix's path.
+(and with it a Secret's value) only to URLs that match an allowed prefix. ``endpoint_allowed``
+(from ``urls.py``, importable here) decides, with the parser the HTTP client uses.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ import random
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+
+from rollback_operator.urls import endpoint_allowed as endpoint_allowed  # the reconciler imports it here
 
 DEFAULT_ALLOWED_ENDPOINTS = (
     "https://*.console.facets.cloud",
@@ -23,36 +23,6 @@ DEFAULT_ALLOWED_ENDPOINTS = (
     "https://iam.api.cloud.yandex.net",
 )
 ENV_ALLOWED_ENDPOINTS = "ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS"
-
-
-def _port(scheme: str, port: int | None) -> int:
-    return port if port is not None else (443 if scheme == "https" else 80)
-
-
-def _host_matches(pattern: str, host: str) -> bool:
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
-    return host == pattern
-
-
-def endpoint_allowed(url: str, allowed: Iterable[str]) -> bool:
-    """True when ``url`` falls under one of the ``allowed`` prefixes (see the module docstring)."""
-    try:
-        target = urlsplit(url)
-        target_port = _port(target.scheme, target.port)
-    except ValueError:
-        return False
-    host = (target.hostname or "").lower()
-    for prefix in allowed:
-        rule = urlsplit(prefix.strip())
-        if rule.scheme != target.scheme or not _host_matches((rule.hostname or "").lower(), host):
-            continue
-        if _port(rule.scheme, rule.port) != target_port:
-            continue
-        base = rule.path.rstrip("/")
-        if target.path == base or target.path.startswith(base + "/") or not base:
-            return True
-    return False
 
 
 def allowed_endpoints(extra: Iterable[str] = (), *, environ: dict[str, str] | None = None) -> tuple[str, ...]:
@@ -84,6 +54,9 @@ class Timing:
     """How often a waiting request re-checks its turn even without a wake-up."""
     secret_cache: float = 5.0
     """A Secret read is reused by other calls for this long (0: every provider call reads it)."""
+    provider_call_timeout: float = 30.0
+    """One HTTP request to a provider may take this long in all (connect, send, read the whole
+    body), however slowly the provider answers; then it counts as a timeout and is retried."""
 
 
 @dataclass(frozen=True)
@@ -97,14 +70,20 @@ class Settings:
     """Seconds a RollbackRecord is kept after its last moment; then the operator deletes it."""
     allow_self_approval: bool = False
     """Whether a request's own requester may approve it."""
+    max_response_bytes: int = 4 * 1024 * 1024
+    """A provider answer larger than this is not read: the call fails (``ProviderRejected``)."""
     max_concurrent: int = 200
     """Requests actively resolved, triggered or polled at once (the others wait their turn unwritten:
     no phase yet, which ``kubectl rollback`` shows as Pending)."""
 
 
-def backoff(initial: float, maximum: float, factor: float = 1.6) -> Iterator[float]:
-    """Delays growing by ``factor`` up to ``maximum``, each jittered by ±20%."""
+def backoff(
+    initial: float, maximum: float, factor: float = 1.6, *, full_jitter: bool = False
+) -> Iterator[float]:
+    """Delays growing by ``factor`` up to ``maximum``, each jittered by ±20% (or, with
+    ``full_jitter``, drawn between 0 and the delay). The one backoff of the operator: the
+    reconciler's retries and polls, and ``providers/http.py``'s ``RetryPolicy``."""
     delay = initial
     while True:
-        yield delay * random.uniform(0.8, 1.2)
+        yield random.uniform(0, delay) if full_jitter else delay * random.uniform(0.8, 1.2)
         delay = min(maximum, delay * factor)

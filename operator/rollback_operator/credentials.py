@@ -7,16 +7,45 @@ A missing Secret is never remembered (GitOps may apply it a moment later), ``for
 entry whose values turned out unusable, and ``fresh=True`` skips the reuse: ``jobs.Steps`` asks
 for a fresh read before it lets a cached value fail a request. Values live only in this
 process's memory, as they would for the duration of any call.
+
+``SecretData`` is what ``KubeAPI.read_secret`` returns: the text values, plus the keys whose
+values are not UTF-8 text, so that ``require_text`` (called by every adapter's ``credentials``)
+names the problem instead of reporting the key missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-SecretData = dict[str, str]
-Read = Callable[[str, str], Awaitable[SecretData | None]]
+from rollback_operator.errors import CredentialsInvalid
+
+
+class SecretData(dict[str, str]):
+    """A Secret's values decoded as text; ``undecodable`` names the keys that are not UTF-8 text."""
+
+    def __init__(
+        self, values: Mapping[str, str] = {}, *, source: str = "", undecodable: Iterable[str] = ()
+    ) -> None:
+        super().__init__(values)
+        self.source = source
+        """"namespace/name" of the Secret, for messages."""
+        self.undecodable = frozenset(undecodable)
+
+
+def require_text(data: Mapping[str, str], keys: Iterable[str]) -> None:
+    """``CredentialsInvalid`` naming the first of ``keys`` whose value is not UTF-8 text (never the value)."""
+    undecodable = data.undecodable if isinstance(data, SecretData) else frozenset()
+    for key in keys:
+        if key in undecodable:
+            source = f" of Secret {data.source}" if isinstance(data, SecretData) and data.source else ""
+            raise CredentialsInvalid(f"key {key!r}{source} is not UTF-8 text")
+
+
+Data = dict[str, str]
+"""Decoded Secret data (a ``SecretData`` when it comes from ``KubeAPI.read_secret``)."""
+Read = Callable[[str, str], Awaitable[Data | None]]
 Key = tuple[str, str]
 
 
@@ -25,10 +54,10 @@ class SecretCache:
 
     def __init__(self, read: Read, *, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._read, self.ttl, self._clock = read, ttl, clock
-        self._entries: dict[Key, tuple[float, SecretData]] = {}
-        self._reading: dict[Key, asyncio.Future[SecretData | None]] = {}
+        self._entries: dict[Key, tuple[float, Data]] = {}
+        self._reading: dict[Key, asyncio.Future[Data | None]] = {}
 
-    async def read(self, namespace: str, name: str, *, fresh: bool = False) -> tuple[SecretData | None, bool]:
+    async def read(self, namespace: str, name: str, *, fresh: bool = False) -> tuple[Data | None, bool]:
         """The Secret's data (None when it does not exist) and whether it was reused."""
         key = (namespace, name)
         entry = self._entries.get(key)
@@ -46,7 +75,7 @@ class SecretCache:
         """Drop what is remembered of the Secret, so that the next read goes to the API server."""
         self._entries.pop((namespace, name), None)
 
-    async def _load(self, key: Key) -> SecretData | None:
+    async def _load(self, key: Key) -> Data | None:
         data = await self._read(*key)
         now = self._clock()
         self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.ttl}
@@ -56,7 +85,7 @@ class SecretCache:
             self._entries.pop(key, None)
         return data
 
-    def _settled(self, key: Key, done: asyncio.Future[SecretData | None]) -> None:
+    def _settled(self, key: Key, done: asyncio.Future[Data | None]) -> None:
         if self._reading.get(key) is done:
             del self._reading[key]
         if not done.cancelled():

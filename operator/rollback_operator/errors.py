@@ -7,6 +7,7 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
     RollbackError
      ├── TransientError          retried with backoff until the request's deadline
      │    ├── ProviderUnavailable  network errors, 429 and 5xx; carries ``retry_after``
+     │    │    └── ProviderTimedOut  an answer not complete within the per-call deadline
      │    ├── MalformedResponse    a body that cannot be read (HTML error page, truncated JSON)
      │    ├── CredentialsMissing   the Secret or one of its keys is absent (GitOps may add it later)
      │    └── KubernetesUnavailable  the API server is unreachable or overloaded
@@ -14,6 +15,7 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
      │                           blindly, the reconciler asks the provider instead (``recover``)
      └── PermanentError          ends the request ``Failed``
           ├── ProviderRejected     a 4xx answer, with the provider's own message
+          │    └── ResponseTooLarge  an answer larger than the operator reads (never read whole)
           ├── CredentialsInvalid   401/403, or a Secret value that cannot be used
           ├── TargetNotFound       the requested version is not among the candidates
           ├── PreconditionFailed   ``expectedCurrentVersion`` differs from the live version
@@ -26,13 +28,16 @@ questions of an error: ``retryable`` and ``reason`` (the CamelCase condition rea
 Outside the tree: ``Conflict`` (a guarded status write lost a race) and ``Gone`` (the request was
 deleted) describe the Kubernetes side and steer the reconciler's control flow.
 
-Messages never contain credential values: adapters build them from status codes and the
-provider's error text, and ``redact`` below is applied to anything echoed from a request.
+Messages have their control characters escaped (``text.printable``) and never contain credential
+values: adapters build them from status codes and the provider's error text, and ``redact``
+below is applied to anything echoed from a request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from rollback_operator.text import printable
 
 
 class RollbackError(Exception):
@@ -42,6 +47,7 @@ class RollbackError(Exception):
     retryable: bool = False
 
     def __init__(self, message: str) -> None:
+        message = printable(message)  # provider text on its way to status, Events and logs
         super().__init__(message)
         self.message = message
 
@@ -64,6 +70,10 @@ class TransientError(RollbackError):
 
 class ProviderUnavailable(TransientError):
     """Network error, timeout, 429 or 5xx from the provider."""
+
+
+class ProviderTimedOut(ProviderUnavailable):
+    """The provider did not finish its answer within the per-call deadline (a hung or dribbling body)."""
 
 
 class MalformedResponse(TransientError):
@@ -102,6 +112,10 @@ class ProviderRejected(PermanentError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class ResponseTooLarge(ProviderRejected):
+    """The provider's answer exceeded the size the operator reads; the rest was not read."""
 
 
 class CredentialsInvalid(PermanentError):

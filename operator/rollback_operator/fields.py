@@ -52,6 +52,14 @@ URL_RULE = (
 USERINFO_MESSAGE = "must not carry a user name or password: credentials come from the Secret"
 USERINFO_RULE = r"!self.matches(r'^[A-Za-z][-+.A-Za-z0-9]*://[^/?#]*@')"
 """No ``user:password@`` before the host: a spec is readable by everyone who can list requests."""
+DOTS_MESSAGE = (
+    "the path must not have a '.' or '..' segment or a percent-encoded dot (%2e): "
+    "the operator checks a URL against its allow-list as it is written"
+)
+_DOT_SEGMENT = r"^[A-Za-z][-+.A-Za-z0-9]*://[^/?#]*(/[^/?#]*)*/\.\.?([/?#]|$)"
+_ENCODED_DOT = r"^[A-Za-z][-+.A-Za-z0-9]*://[^/?#]*/[^?#]*%2[eE]"
+DOTS_RULE = f"!self.matches(r'{_DOT_SEGMENT}') && !self.matches(r'{_ENCODED_DOT}')"
+"""No dot segment and no encoded dot in the path: ``urls.parse`` would refuse to send it anyway."""
 PORT_MESSAGE = "the port must be between 1 and 65535"
 PORT_RULE = (
     "!isURL(self) || url(self).getPort() == '' "
@@ -60,7 +68,7 @@ PORT_RULE = (
 
 
 def check_url(value: str) -> str:
-    """Accept https URLs with a host, and http only to loopback hosts (the three URL rules in Python).
+    """Accept https URLs with a host, and http only to loopback hosts (the four URL rules in Python).
 
     Go's URL parser behind ``isURL`` also refuses a few malformed https URLs (a space in the host)
     that this check lets through. The other way round, Python refuses a bracketed host that is no
@@ -75,6 +83,8 @@ def check_url(value: str) -> str:
         raise ValueError(message) from exc
     if "@" in parts.netloc:
         raise ValueError(USERINFO_MESSAGE)
+    if re.search(_DOT_SEGMENT, value) or re.search(_ENCODED_DOT, value):
+        raise ValueError(DOTS_MESSAGE)
     if port == 0:
         raise ValueError(PORT_MESSAGE)
     if re.fullmatch(LOOPBACK_HTTP, value) or (parts.scheme == "https" and parts.hostname):
@@ -90,13 +100,14 @@ HttpsURL = Annotated[
         json_schema_extra=validations(
             cel_rule(URL_RULE, URL_MESSAGE),
             cel_rule(USERINFO_RULE, USERINFO_MESSAGE),
+            cel_rule(DOTS_RULE, DOTS_MESSAGE),
             cel_rule(PORT_RULE, PORT_MESSAGE),
         ),
     ),
     AfterValidator(check_url),
 ]
 """A provider endpoint: https, or http to a loopback host (local sandboxes and tests), with no
-credentials in it and a port a connection can use."""
+credentials in it, no dot segments or encoded dots in its path, and a port a connection can use."""
 
 # ------------------------------------------------------------------------- object name rule
 

@@ -24,9 +24,11 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from rollback_operator import __version__
 from rollback_operator.approval import APPROVAL_PLURAL
+from rollback_operator.credentials import SecretData
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
 from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
 from rollback_operator.record import RECORD_PLURAL
+from rollback_operator.text import printable
 
 log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
@@ -199,20 +201,22 @@ class KubeAPI:
         )
         return list((await _answer(call, f"list RollbackApprovals in {namespace}"))["items"])
 
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
-        """The Secret's data, decoded; None when the Secret does not exist."""
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        """The Secret's data, decoded; None when the Secret does not exist. A value that is not
+        UTF-8 text is left out and its key listed in ``undecodable`` (see ``credentials.py``)."""
         call = self._core.read_namespaced_secret(name, namespace, _preload_content=False)
         try:
             secret = await _answer(call, f"read Secret {namespace}/{name}")
         except Gone:
             return None
         data: dict[str, str] = {}
+        undecodable: list[str] = []
         for key, value in (secret.get("data") or {}).items():
             try:
                 data[key] = base64.b64decode(value).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
-                log.warning("Secret %s/%s: key %s is not UTF-8 text; ignored", namespace, name, key)
-        return data
+                undecodable.append(key)
+        return SecretData(data, source=f"{namespace}/{name}", undecodable=undecodable)
 
     async def post_event(self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str) -> None:
         """Post a core/v1 Event about ``obj``; failures are logged, never raised (events are advisory)."""
@@ -244,7 +248,7 @@ def event_body(
         },
         "type": type_,
         "reason": reason,
-        "message": message[:1024],
+        "message": printable(message)[:1024],  # no raw newline or escape sequence in an Event
         "source": {"component": component},
         "reportingComponent": component,
         "reportingInstance": instance[:128],

@@ -9,39 +9,30 @@ that ``kubectl explain`` shows. Read by the reconciler, the handlers and the pro
 Each admission rule is written twice, side by side: as a pydantic constraint or validator, and as
 the CEL rule (``x-kubernetes-validations``) the API server evaluates. Both share one message, and
 one table of cases (``tests/api/cases.py``) checks that they agree. The shared field types, their
-bounds and messages, and the CEL helpers live in ``fields.py``; every one of their names is
-re-exported here, so callers keep importing from this module.
+bounds and messages, and the CEL helpers live in ``fields.py``, where their users import them from.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from rollback_operator.fields import DEFAULT_TIMEOUT_SECONDS as DEFAULT_TIMEOUT_SECONDS
-from rollback_operator.fields import DNS1123_SUBDOMAIN as DNS1123_SUBDOMAIN
-from rollback_operator.fields import ID_MAX_LENGTH as ID_MAX_LENGTH
-from rollback_operator.fields import LOOPBACK_HTTP as LOOPBACK_HTTP
-from rollback_operator.fields import NAME_MESSAGE as NAME_MESSAGE
-from rollback_operator.fields import REASON_MAX_LENGTH as REASON_MAX_LENGTH
-from rollback_operator.fields import STEPS_BACK_MAX as STEPS_BACK_MAX
-from rollback_operator.fields import TIMEOUT_SECONDS_MAX as TIMEOUT_SECONDS_MAX
-from rollback_operator.fields import TIMEOUT_SECONDS_MIN as TIMEOUT_SECONDS_MIN
-from rollback_operator.fields import URL_MAX_LENGTH as URL_MAX_LENGTH
-from rollback_operator.fields import URL_MESSAGE as URL_MESSAGE
-from rollback_operator.fields import URL_RULE as URL_RULE
-from rollback_operator.fields import HttpsURL as HttpsURL
-from rollback_operator.fields import Identifier as Identifier
-from rollback_operator.fields import KubeName as KubeName
-from rollback_operator.fields import Timestamp
-from rollback_operator.fields import cel_rule as cel_rule
-from rollback_operator.fields import check_name as check_name
-from rollback_operator.fields import check_url as check_url
-from rollback_operator.fields import validations as validations
+from rollback_operator.fields import (
+    DEFAULT_TIMEOUT_SECONDS,
+    REASON_MAX_LENGTH,
+    STEPS_BACK_MAX,
+    TIMEOUT_SECONDS_MAX,
+    TIMEOUT_SECONDS_MIN,
+    HttpsURL,
+    Identifier,
+    KubeName,
+    Timestamp,
+    cel_rule,
+    validations,
+)
 
 GROUP = "rollback.dev"
 VERSION = "v1alpha1"
@@ -53,6 +44,14 @@ CATEGORY = "rollback"
 
 
 # ---------------------------------------------------------------------------------------- spec
+
+
+class ProviderName(StrEnum):
+    """The provider keys of ``spec.provider``: adapter names, ``status.provider`` and metric labels."""
+
+    FACETS = "facets"
+    VECTOR = "vector"
+    YANDEX = "yandexServerlessContainer"
 
 
 class _Spec(BaseModel):
@@ -136,13 +135,13 @@ class ProviderSpec(_Spec):
         return self
 
     @property
-    def name(self) -> str:
+    def name(self) -> ProviderName:
         """The provider key that is set: facets, vector or yandexServerlessContainer."""
         if self.facets is not None:
-            return "facets"
+            return ProviderName.FACETS
         if self.vector is not None:
-            return "vector"
-        return "yandexServerlessContainer"
+            return ProviderName.VECTOR
+        return ProviderName.YANDEX
 
     @property
     def selected(self) -> FacetsProvider | VectorProvider | YandexServerlessContainerProvider:
@@ -338,7 +337,7 @@ class RollbackRequestStatus(_Status):
     """The spec generation the status describes."""
     phase: Phase | None = None
     """Pending, Waiting, Resolving, AwaitingApproval, InProgress, Succeeded, Failed or Unknown."""
-    provider: Literal["facets", "vector", "yandexServerlessContainer"] | None = None
+    provider: ProviderName | None = None
     """The provider handling the request."""
     current_version: str | None = None
     """The live version found when resolving."""

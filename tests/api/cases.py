@@ -20,6 +20,7 @@ SAMPLE_NAMES = ("facets.yaml", "vector.yaml", "yandex.yaml", "dryrun.yaml")
 URL_RULE_MESSAGE = "must be an https URL; plain http is allowed only for localhost, 127.0.0.0/8 and [::1]"
 USERINFO_MESSAGE = "must not carry a user name or password: credentials come from the Secret"
 PORT_MESSAGE = "the port must be between 1 and 65535"
+DOTS_MESSAGE = "the path must not have a '.' or '..' segment or a percent-encoded dot (%2e)"
 
 BASE_SPEC: dict[str, Any] = {
     "reason": "5xx spike after the 2026-11-20 release",
@@ -203,6 +204,24 @@ INVALID = [
         USERINFO_MESSAGE,
     ),
     Invalid(
+        "a dot segment could escape a path-scoped allow-list entry",
+        spec_with(provider={"vector": {**VECTOR, "apiURL": "http://localhost:9000/allowed/../secret"}}),
+        "spec.provider.vector.apiURL",
+        DOTS_MESSAGE,
+    ),
+    Invalid(
+        "a trailing dot segment is refused too",
+        _facets_url("https://acme.console.facets.cloud/a/."),
+        "spec.provider.facets.controlPlaneURL",
+        DOTS_MESSAGE,
+    ),
+    Invalid(
+        "a percent-encoded dot is refused",
+        _facets_url("https://acme.console.facets.cloud/allowed/%2E%2e/secret"),
+        "spec.provider.facets.controlPlaneURL",
+        DOTS_MESSAGE,
+    ),
+    Invalid(
         "a port above 65535 is refused",
         spec_with(provider={"vector": {**VECTOR, "apiURL": "http://localhost:99999"}}),
         "spec.provider.vector.apiURL",
@@ -347,6 +366,7 @@ VALID = [
     Valid("the smallest spec: reason, provider, Secret", spec_with()),
     Valid("http to 127.0.0.1 with a port", _facets_url("http://127.0.0.1:8080")),
     Valid("http to another 127/8 address", _facets_url("http://127.1.2.3/cc-ui")),
+    Valid("dots inside path segments", _facets_url("https://acme.console.facets.cloud/v1.2/..x/.well-known")),
     Valid(
         "the highest port, and an '@' in the path", _facets_url("https://acme.console.facets.cloud:65535/@cc")
     ),

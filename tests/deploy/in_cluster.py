@@ -1,6 +1,6 @@
 """The provider sandboxes inside a kind cluster (tests/deploy/kind/), for test_in_cluster.
 
-``ClusterSandboxes`` stands in for ``rollback_operator.sandbox.serve.Sandboxes`` where
+``ClusterSandboxes`` stands in for ``rollback_sandbox.serve.Sandboxes`` where
 ``tests.support.scenarios.World`` and ``Scenario`` use it. The sandboxes run as a second container
 in the operator's pod, so ``url`` is a loopback address: the only place the CRD accepts plain-http
 provider URLs. Seeding and counting rollbacks go to the sandbox's control API through the API

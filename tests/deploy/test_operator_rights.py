@@ -13,20 +13,13 @@ from pathlib import Path
 import pytest
 from kubernetes.client import ApiClient
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, manifest
 from tests.support.scenarios import World
 
 PROVIDERS = ["facets", "vector", "yandex"]
-
-
-@pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.integrations.argocd import SCRIPT, ArgoHealth
 from tests.integrations.kstatus import kstatus
 from tests.integrations.samples import SITUATIONS, fresh, written

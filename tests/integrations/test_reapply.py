@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, manifest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess
@@ -30,13 +30,6 @@ def crd(cluster: ControlPlane) -> str:
 def operator_kubeconfig(cluster: ControlPlane, crd: str) -> Path:
     """A kubeconfig for the operator's ServiceAccount (least privilege, as deployed)."""
     return install_operator_rbac(cluster)
-
-
-@pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from typing import Any
 import kubernetes
 import pytest
 
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.common import Faults
+from rollback_sandbox.serve import Sandboxes
 from tests.operator.conftest import OperatorFactory
 from tests.support.controlplane import ControlPlane
 from tests.support.rollbacks import GROUP, VERSION, Requests, condition, manifest

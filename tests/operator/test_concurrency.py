@@ -5,7 +5,7 @@ Also: an operator restart costs nothing for finished requests: no provider call,
 
 from __future__ import annotations
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.operator.conftest import OperatorFactory
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, condition, manifest

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.common import Faults
+from rollback_sandbox.serve import Sandboxes
 from tests.operator.conftest import OperatorFactory
 from tests.support.rollbacks import Requests, condition, manifest
 from tests.support.scenarios import Scenario, World

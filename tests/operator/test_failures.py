@@ -5,7 +5,7 @@ Also: credentials never leak into status, events or the operator's log, whatever
 
 from __future__ import annotations
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, condition, manifest
 from tests.support.scenarios import Scenario, World
@@ -123,6 +123,20 @@ def test_a_secret_without_the_needed_key_fails_once_the_timeout_passes(
 
     _failed_with(status, "CredentialsMissing")
     assert "token" in status["message"]
+    assert scenario.rollbacks(sandboxes) == 0
+
+
+def test_a_secret_value_that_is_not_text_fails_naming_the_key_and_the_secret(
+    sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
+) -> None:
+    scenario = _one(sandboxes, "vector")
+    requests_.secret("binary-creds", {"token": b"\xff\xfevp_live\x00\x9b"})
+    requests_.create(manifest("binary", scenario.provider, secret="binary-creds", timeoutSeconds=60))
+
+    status = requests_.wait_terminal("binary", timeout=40)
+
+    _failed_with(status, "CredentialsInvalid")
+    assert f"key 'token' of Secret {requests_.namespace}/binary-creds is not UTF-8 text" in status["message"]
     assert scenario.rollbacks(sandboxes) == 0
 
 

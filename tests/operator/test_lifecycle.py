@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess
 from tests.support.recording import record

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 import kubernetes
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.plugin.runner import Plugin
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests
+from tests.support.sandboxes import serving
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +36,9 @@ def plugin(cluster: ControlPlane) -> Plugin:
 
 @pytest.fixture(scope="module")
 def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
+    """One set of sandboxes for the module, as its one operator serves the whole module."""
+    with serving() as boxes:
+        yield boxes
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import re
 import kubernetes
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.plugin.runner import Plugin
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess

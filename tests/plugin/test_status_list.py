@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.plugin.runner import SCRIPT, Plugin
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess

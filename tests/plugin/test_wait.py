@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import signal
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.plugin.runner import Plugin, Result
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests

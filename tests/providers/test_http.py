@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from rollback_operator.errors import OutcomeUnknown, ProviderRejected, ProviderUnavailable
+from rollback_operator.errors import EndpointNotAllowed, OutcomeUnknown, ProviderRejected, ProviderUnavailable
 from rollback_operator.providers.http import ProviderHTTP, RetryPolicy, endpoint_key
 
 FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.005, max_retry_after=0.001)
@@ -110,3 +110,27 @@ def test_every_spelling_of_one_endpoint_has_one_key(one: str, other: str) -> Non
 
 def test_different_ports_are_different_endpoints() -> None:
     assert endpoint_key("https://api.builtfast.com:8443") != endpoint_key("https://api.builtfast.com")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.builtfast.com/allowed/../secret",
+        "https://api.builtfast.com/api/v1/vector/deployments/%2e%2e/x",
+        "https://api.builtfast.com/api/v1/vector/deployments/..",
+    ],
+)
+async def test_a_url_that_would_not_be_sent_as_written_is_refused_before_sending(url: str) -> None:
+    sent: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url)
+        return httpx.Response(200, json={})
+
+    http = ProviderHTTP(provider="vector", transport=httpx.MockTransport(answer), retry=FAST)
+    try:
+        with pytest.raises(EndpointNotAllowed, match="refused to send"):
+            await http.request("GET", url, operation="get_deployment", idempotent=True)
+    finally:
+        await http.aclose()
+    assert sent == []

@@ -15,7 +15,7 @@ from pathlib import Path
 import kubernetes
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.resilience.report import FULL, SMALL, Report, Sizes
 from tests.support.controlplane import REPO, ControlPlane
 from tests.support.crd import install_crd
@@ -72,13 +72,6 @@ def crd(cluster: ControlPlane, k8s_api: kubernetes.client.ApiClient) -> str:
             if exc.status != 429 or time.monotonic() > deadline:
                 raise
         time.sleep(0.2)
-
-
-@pytest.fixture
-def sandboxes() -> Iterator[Sandboxes]:
-    boxes = Sandboxes(seed=False).start_in_thread()
-    yield boxes
-    boxes.stop_thread()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.rollbacks import GROUP, PLURAL, VERSION, Requests, manifest
 from tests.support.scenarios import Scenario, World
 

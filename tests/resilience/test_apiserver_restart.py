@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
 from tests.resilience.fleet import Fleet
 from tests.resilience.report import Report, Sizes

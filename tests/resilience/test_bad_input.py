@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
 from tests.resilience.fleet import PROVIDERS, Fleet
 from tests.resilience.garbage import invalid_spec

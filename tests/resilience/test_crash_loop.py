@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.common import Faults
+from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
 from tests.resilience.fleet import PROVIDERS, TERMINAL, Fleet
 from tests.resilience.report import Report, Sizes

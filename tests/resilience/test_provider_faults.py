@@ -12,8 +12,8 @@ import time
 import pytest
 
 from rollback_operator.providers.http import DEFAULT_TIMEOUT
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.common import Faults
+from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
 from tests.resilience.fleet import PROVIDERS, Fleet
 from tests.resilience.report import Report, Sizes

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import BIN_DIR, ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess

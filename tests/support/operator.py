@@ -80,11 +80,11 @@ class OperatorProcess:
             "run",
             *scope,
             *ports,
-            *self.timing,
-            *self.extra_args,
             "--log-format",
             "json",
             "--verbose",
+            *self.timing,
+            *self.extra_args,  # last, so that a test may choose another log format
         ]
 
     def start(self, *, wait: bool = True) -> OperatorProcess:

@@ -44,9 +44,10 @@ class Requests:
         self.custom = kubernetes.client.CustomObjectsApi(api)
         self.core = kubernetes.client.CoreV1Api(api)
 
-    def secret(self, name: str, data: Mapping[str, str]) -> None:
-        """Create a Secret with ``data`` (plain strings)."""
-        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    def secret(self, name: str, data: Mapping[str, str | bytes]) -> None:
+        """Create a Secret with ``data`` (plain strings, or bytes as they are)."""
+        raw = {k: v if isinstance(v, bytes) else v.encode() for k, v in data.items()}
+        encoded = {k: base64.b64encode(v).decode() for k, v in raw.items()}
         body = {"metadata": {"name": name}, "data": encoded}
         self.core.create_namespaced_secret(self.namespace, body)
 

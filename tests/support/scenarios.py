@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollback_operator.sandbox.serve import Sandboxes
-from rollback_operator.sandbox.yandex_iam import make_service_account_key
+from rollback_sandbox.serve import Sandboxes
+from rollback_sandbox.yandex_iam import make_service_account_key
 
 _counter = itertools.count(1)
 _ULID = "0123456789abcdefghjkmnpqrstvwxyz"

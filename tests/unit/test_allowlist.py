@@ -55,3 +55,24 @@ def test_extra_entries_come_from_the_environment_and_the_flag() -> None:
     )
     assert extra == (*DEFAULT_ALLOWED_ENDPOINTS, "https://a.example", "https://b.example")
     assert endpoint_allowed("https://a.example/x", extra)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8702/allowed/../secret",  # httpx would send this to /secret
+        "http://127.0.0.1:8702/allowed/./x/../../secret",
+        "http://127.0.0.1:8702/allowed/..",
+        "http://127.0.0.1:8702/allowed/%2e%2e/secret",  # a server may decode and resolve it
+        "http://127.0.0.1:8702/allowed/%2E%2E/secret",
+        "http://127.0.0.1:8702/allowed/.%2E/secret",
+        "http://127.0.0.1:8702/allowed/%2e/x",
+    ],
+)
+def test_a_path_scoped_entry_cannot_be_escaped_with_dot_segments(url: str) -> None:
+    assert not endpoint_allowed(url, ["http://127.0.0.1:8702/allowed"])
+
+
+def test_dots_inside_a_segment_are_ordinary_characters() -> None:
+    allowed = ["http://127.0.0.1:8702/allowed"]
+    assert endpoint_allowed("http://127.0.0.1:8702/allowed/v1.2/..x/.well-known", allowed)

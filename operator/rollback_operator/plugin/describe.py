@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from rollback_operator.models import ProviderName
 from rollback_operator.plugin.show import (
     EVENTS_SHOWN,
     age,
@@ -24,17 +25,17 @@ from rollback_operator.plugin.show import (
 
 def provider_text(provider: Mapping[str, Any]) -> str:
     """The provider block of a spec in words."""
-    if "facets" in provider:
-        f = provider["facets"]
+    if ProviderName.FACETS in provider:
+        f = provider[ProviderName.FACETS]
         where = f"{f.get('resourceType')}/{f.get('resourceName')} in environment {f.get('environmentId')}"
         return f"facets {where} at {f.get('controlPlaneURL')}"
-    if "vector" in provider:
-        v = provider["vector"]
+    if ProviderName.VECTOR in provider:
+        v = provider[ProviderName.VECTOR]
         return f"vector environment {v.get('environmentId')}" + (
             f" at {v['apiURL']}" if v.get("apiURL") else ""
         )
-    y = provider.get("yandexServerlessContainer") or {}
-    return f"yandexServerlessContainer {y.get('containerId')}"
+    y = provider.get(ProviderName.YANDEX) or {}
+    return f"{ProviderName.YANDEX} {y.get('containerId')}"
 
 
 def request_text(spec: Mapping[str, Any]) -> str:

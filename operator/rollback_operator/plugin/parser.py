@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from rollback_operator.models import DEFAULT_TIMEOUT_SECONDS, STEPS_BACK_MAX
+from rollback_operator.fields import DEFAULT_TIMEOUT_SECONDS, STEPS_BACK_MAX
 from rollback_operator.plugin.follow import WATCH_SECONDS
 from rollback_operator.retention import parse_duration
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rollback_operator.models import GROUP, KIND, VERSION, RollbackRequestSpec, check_name
+from rollback_operator.fields import check_name
+from rollback_operator.models import GROUP, KIND, VERSION, ProviderName, RollbackRequestSpec
 from rollback_operator.plugin.errors import EXIT_USAGE, PluginError
 
 SHORT_ID_LENGTH = 20
@@ -33,16 +34,16 @@ FLAGS: dict[tuple[str | int, ...], str] = {
     ("dryRun",): "--dry-run",
     ("notAfter",): "--expires-in",
     ("approval", "required"): "--require-approval",
-    ("provider", "vector", "environmentId"): "ENV_ID",
-    ("provider", "vector", "apiURL"): "--api-url",
-    ("provider", "facets", "controlPlaneURL"): "--control-plane-url",
-    ("provider", "facets", "environmentId"): "--environment",
-    ("provider", "facets", "resourceType"): "--resource-type",
-    ("provider", "facets", "resourceName"): "--resource-name",
-    ("provider", "yandexServerlessContainer", "containerId"): "CONTAINER_ID",
-    ("provider", "yandexServerlessContainer", "apiURL"): "--api-url",
-    ("provider", "yandexServerlessContainer", "operationsURL"): "--operations-url",
-    ("provider", "yandexServerlessContainer", "iamURL"): "--iam-url",
+    ("provider", ProviderName.VECTOR, "environmentId"): "ENV_ID",
+    ("provider", ProviderName.VECTOR, "apiURL"): "--api-url",
+    ("provider", ProviderName.FACETS, "controlPlaneURL"): "--control-plane-url",
+    ("provider", ProviderName.FACETS, "environmentId"): "--environment",
+    ("provider", ProviderName.FACETS, "resourceType"): "--resource-type",
+    ("provider", ProviderName.FACETS, "resourceName"): "--resource-name",
+    ("provider", ProviderName.YANDEX, "containerId"): "CONTAINER_ID",
+    ("provider", ProviderName.YANDEX, "apiURL"): "--api-url",
+    ("provider", ProviderName.YANDEX, "operationsURL"): "--operations-url",
+    ("provider", ProviderName.YANDEX, "iamURL"): "--iam-url",
 }
 """Where each spec field comes from on the command line (error locations use the wire names)."""
 
@@ -55,15 +56,15 @@ def _set(**fields: Any) -> dict[str, Any]:
 def provider_block(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """The ``spec.provider`` key and block for the provider sub-command in ``args``."""
     if args.command == "vector":
-        return "vector", _set(environmentId=args.environment_id, apiURL=args.api_url)
+        return ProviderName.VECTOR, _set(environmentId=args.environment_id, apiURL=args.api_url)
     if args.command == "facets":
-        return "facets", _set(
+        return ProviderName.FACETS, _set(
             controlPlaneURL=args.control_plane_url,
             environmentId=args.environment,
             resourceType=args.resource_type,
             resourceName=args.resource_name,
         )
-    return "yandexServerlessContainer", _set(
+    return ProviderName.YANDEX, _set(
         containerId=args.container_id,
         apiURL=args.api_url,
         operationsURL=args.operations_url,

@@ -12,12 +12,13 @@ from typing import Any
 
 import httpx
 
-from rollback_operator.models import ProviderSpec
+from rollback_operator.config import Settings
+from rollback_operator.models import ProviderName, ProviderSpec
 from rollback_operator.providers.base import Provider
-from rollback_operator.providers.http import RetryPolicy
+from rollback_operator.providers.http import CallLimits, RetryPolicy
 
 
-def adapter_classes() -> dict[str, Any]:
+def adapter_classes() -> dict[ProviderName, Any]:
     """Every adapter class by provider name (imported here so one module's import error stays local)."""
     from rollback_operator.providers.facets import FacetsAdapter
     from rollback_operator.providers.vector import VectorAdapter
@@ -26,22 +27,35 @@ def adapter_classes() -> dict[str, Any]:
     return {cls.name: cls for cls in (FacetsAdapter, VectorAdapter, YandexAdapter)}
 
 
+def call_limits(settings: Settings) -> CallLimits:
+    """The bounds on every provider call that ``settings`` asks for."""
+    return CallLimits(
+        deadline=settings.timing.provider_call_timeout, max_response_bytes=settings.max_response_bytes
+    )
+
+
 @dataclass
 class Registry:
     """One adapter per provider name."""
 
-    adapters: Mapping[str, Provider[Any]]
+    adapters: Mapping[ProviderName, Provider[Any]]
 
     @classmethod
     def build(
         cls,
         *,
+        settings: Settings | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Registry:
-        """Build every adapter with the same retry policy (and transport, in tests)."""
+        """Build every adapter with the same retry policy, the call limits of ``settings``
+        (``--provider-call-timeout``, ``--max-response-bytes``) and, in tests, a transport."""
+        limits = call_limits(settings or Settings())
         return cls(
-            {name: adapter(retry=retry, transport=transport) for name, adapter in adapter_classes().items()}
+            {
+                name: adapter(retry=retry, transport=transport, limits=limits)
+                for name, adapter in adapter_classes().items()
+            }
         )
 
     def for_spec(self, spec: ProviderSpec) -> tuple[Provider[Any], Any]:

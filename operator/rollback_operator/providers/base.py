@@ -34,13 +34,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Generic, Protocol, TypeVar
 
+import httpx
+
 from rollback_operator.models import (
     FacetsProvider,
     OperationState,
+    ProviderName,
     Target,
     VectorProvider,
     YandexServerlessContainerProvider,
 )
+from rollback_operator.providers.http import DEFAULT_TIMEOUT, CallLimits, ProviderHTTP, RetryPolicy
+from rollback_operator.text import printable
 
 SpecT = TypeVar("SpecT", FacetsProvider, VectorProvider, YandexServerlessContainerProvider)
 SpecT_contra = TypeVar(
@@ -68,9 +73,21 @@ class Credentials:
         return list(self.values.values())
 
 
+class _EscapesText:
+    """Provider text on its way to status and Events: control characters escaped once, on creation."""
+
+    _text: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._text:
+            object.__setattr__(self, name, printable(getattr(self, name)))
+
+
 @dataclass(frozen=True)
-class Version:
+class Version(_EscapesText):
     """One entry of a resource's history, as the provider names it."""
+
+    _text = ("label",)
 
     id: str
     created_at: datetime | None = None
@@ -79,8 +96,10 @@ class Version:
 
 
 @dataclass(frozen=True)
-class Resolution:
+class Resolution(_EscapesText):
     """The outcome of ``resolve``: which version is live, where to go, and why."""
+
+    _text = ("explanation",)
 
     current: str
     """The live version id."""
@@ -100,8 +119,10 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class Handle:
+class Handle(_EscapesText):
     """The provider's handle on the started rollback, recorded as ``status.operation.id``."""
+
+    _text = ("message",)
 
     id: str
     message: str = ""
@@ -116,8 +137,10 @@ class RecoveryState(StrEnum):
 
 
 @dataclass(frozen=True)
-class Recovery:
+class Recovery(_EscapesText):
     """``recover``'s answer: triggered (with the handle), not triggered, or cannot tell (why)."""
+
+    _text = ("message",)
 
     state: RecoveryState
     handle: Handle | None = None
@@ -125,8 +148,10 @@ class Recovery:
 
 
 @dataclass(frozen=True)
-class Progress:
+class Progress(_EscapesText):
     """One observation of the provider operation."""
+
+    _text = ("message",)
 
     state: OperationState
     message: str = ""
@@ -135,7 +160,7 @@ class Progress:
 class Provider(Protocol, Generic[SpecT_contra]):
     """A rollback-capable provider API. See the module docstring for what each call may do."""
 
-    name: ClassVar[str]
+    name: ClassVar[ProviderName]
     """The spec key: facets, vector or yandexServerlessContainer."""
     credential_keys: ClassVar[tuple[str, ...]]
     """Secret keys this provider reads (any one suffices where alternatives exist)."""
@@ -179,3 +204,35 @@ class Provider(Protocol, Generic[SpecT_contra]):
     async def aclose(self) -> None:
         """Close the adapter's HTTP client."""
         ...
+
+
+class HTTPAdapter:
+    """What the three adapters share: one ``ProviderHTTP`` client, paging bounds, closing it.
+
+    ``page_size`` (entries per list request) and ``max_pages`` (after which resolving stops, so
+    a huge history cannot keep it busy) default to each provider's class values.
+    """
+
+    name: ClassVar[ProviderName]
+    default_page_size: ClassVar[int]
+    default_max_pages: ClassVar[int]
+
+    def __init__(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: CallLimits | None = None,
+        page_size: int | None = None,
+        max_pages: int | None = None,
+    ) -> None:
+        self.http = ProviderHTTP(
+            provider=self.name, transport=transport, timeout=timeout, retry=retry, limits=limits
+        )
+        self.page_size = page_size or self.default_page_size
+        self.max_pages = max_pages or self.default_max_pages
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()

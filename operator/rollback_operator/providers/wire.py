@@ -1,21 +1,23 @@
-"""Reading provider answers: the helpers the Facets and Vector adapters share.
+"""Reading provider answers: the helpers the three adapters share.
 
-- ``validation_problems`` turns a pydantic ``ValidationError`` into "field.path: message" text for
-  a ``MalformedResponse``, without the input values: an answer that does not fit must not carry
-  what it holds (a token, say) into status or logs.
+- ``parse`` validates decoded JSON against a wire model and raises ``MalformedResponse`` with
+  ``validation_problems``: "field.path: message" text without the input values, since an answer
+  that does not fit must not carry what it holds (a token, say) into status or logs.
 - ``collect_pages`` pages through a newest-first history, each entry once, until the adapter has
   enough, the provider has no more, or a page cap stops it.
 
-Used by ``facets.py``/``facets_wire.py`` and ``vector.py``/``vector_wire.py``.
+Used by ``facets/``, ``vector/`` and ``yandex/`` (their ``wire.py`` and adapters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, overload
 
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from rollback_operator.errors import MalformedResponse
 
 
 class Identified(Protocol):
@@ -26,14 +28,35 @@ class Identified(Protocol):
 
 
 EntryT = TypeVar("EntryT", bound=Identified)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 
 def validation_problems(exc: ValidationError, *, limit: int = 3) -> str:
     """The first ``limit`` problems as "field.path: message", joined by "; "; never the input."""
     return "; ".join(
         f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-        for error in exc.errors(include_input=False)[:limit]
+        for error in exc.errors(include_input=False, include_url=False)[:limit]
     )
+
+
+@overload
+def parse(validator: type[ModelT], data: Any, *, what: str, expected: str = "") -> ModelT: ...
+@overload
+def parse(validator: TypeAdapter[T], data: Any, *, what: str, expected: str = "") -> T: ...
+def parse(validator: type[BaseModel] | TypeAdapter[Any], data: Any, *, what: str, expected: str = "") -> Any:
+    """``data`` (decoded JSON) as the model, or ``MalformedResponse`` saying what was expected.
+
+    The message reads "<what>: expected <expected> (<problems>)", or "<what>: unexpected response
+    shape (<problems>)" without ``expected``.
+    """
+    try:
+        if isinstance(validator, TypeAdapter):
+            return validator.validate_python(data)
+        return validator.model_validate(data)
+    except ValidationError as exc:
+        shape = f"expected {expected}" if expected else "unexpected response shape"
+        raise MalformedResponse(f"{what}: {shape} ({validation_problems(exc)})") from exc
 
 
 @dataclass(frozen=True)

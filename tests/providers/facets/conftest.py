@@ -12,8 +12,8 @@ import pytest
 from rollback_operator.models import FacetsProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.facets import FacetsAdapter
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.facets import FacetsState, create_app
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.facets import FacetsState, create_app
 from tests.providers.facets.support import FAST, SECRET_DATA, seed_document, spec_for
 
 MakeAdapter = Callable[..., FacetsAdapter]

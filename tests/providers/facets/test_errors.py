@@ -27,7 +27,7 @@ from rollback_operator.errors import (
 from rollback_operator.models import FacetsProvider, OperationState, Target
 from rollback_operator.providers.base import Credentials, Handle, Resolution
 from rollback_operator.providers.facets import FacetsAdapter, describe
-from rollback_operator.sandbox.facets import FacetsState
+from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
     SECRET_DATA,

@@ -18,9 +18,9 @@ from rollback_operator.errors import MalformedResponse, OutcomeUnknown, Provider
 from rollback_operator.models import FacetsProvider, Target
 from rollback_operator.providers.base import Credentials, RecoveryState, Resolution
 from rollback_operator.providers.facets import FacetsAdapter
-from rollback_operator.sandbox import common
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.facets import FacetsState
+from rollback_sandbox import common
+from rollback_sandbox.common import Faults
+from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
     RESTORE_ROUTE,
@@ -48,10 +48,26 @@ async def resolved(adapter: FacetsAdapter, spec: FacetsProvider, creds: Credenti
     return await adapter.resolve(spec, creds, Target(steps_back=1))
 
 
-async def test_a_5xx_on_a_read_is_retried_and_resolving_succeeds(
-    adapter: FacetsAdapter, spec: FacetsProvider, creds: Credentials, state: FacetsState, disturb: Disturb
+@pytest.mark.parametrize(
+    ("faults", "client_timeout"),
+    [
+        (Faults(error_rate=1.0, error_status=503), None),
+        (Faults(slow_rate=1.0, slow_seconds=0.4), httpx.Timeout(0.15)),
+        (Faults(drop_rate=1.0), None),
+    ],
+    ids=["5xx", "slower-than-the-client-timeout", "dropped-connection"],
+)
+async def test_a_failed_read_is_retried_and_resolving_succeeds(
+    make_adapter: MakeAdapter,
+    spec: FacetsProvider,
+    creds: Credentials,
+    state: FacetsState,
+    disturb: Disturb,
+    faults: Faults,
+    client_timeout: httpx.Timeout | None,
 ) -> None:
-    disturb(Faults(error_rate=1.0, error_status=503), [0.0])
+    adapter = make_adapter(**({"timeout": client_timeout} if client_timeout else {}))
+    disturb(faults, [0.0])
 
     resolution = await resolved(adapter, spec, creds)
 
@@ -109,18 +125,6 @@ async def test_a_5xx_on_the_restore_is_outcome_unknown_and_never_re_sent(
     assert recovery.state is RecoveryState.NOT_TRIGGERED
 
 
-async def test_a_read_slower_than_the_client_timeout_is_retried(
-    make_adapter: MakeAdapter, spec: FacetsProvider, creds: Credentials, state: FacetsState, disturb: Disturb
-) -> None:
-    adapter = make_adapter(timeout=httpx.Timeout(0.15))
-    disturb(Faults(slow_rate=1.0, slow_seconds=0.4), [0.0])
-
-    resolution = await resolved(adapter, spec, creds)
-
-    assert resolution.target == version_id(5)
-    assert state.requests[ARTIFACT_ROUTE] == 2
-
-
 @pytest.mark.parametrize(
     "faults",
     [
@@ -151,17 +155,6 @@ async def test_a_restore_whose_answer_is_lost_is_outcome_unknown_and_recovered_a
     assert recovery.state is RecoveryState.TRIGGERED
     assert recovery.handle is not None
     assert recovery.handle.id == version_id(5)
-
-
-async def test_a_dropped_connection_on_a_read_is_retried(
-    adapter: FacetsAdapter, spec: FacetsProvider, creds: Credentials, state: FacetsState, disturb: Disturb
-) -> None:
-    disturb(Faults(drop_rate=1.0), [0.0])
-
-    resolution = await resolved(adapter, spec, creds)
-
-    assert resolution.target == version_id(5)
-    assert state.requests[ARTIFACT_ROUTE] == 2
 
 
 async def test_a_truncated_body_on_a_read_is_a_malformed_response(

@@ -17,8 +17,8 @@ import pytest
 import swagger_client  # type: ignore[import-untyped]
 from swagger_client.rest import ApiException  # type: ignore[import-untyped]
 
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.facets import FacetsState, create_app
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.facets import FacetsState, create_app
 from tests.providers.facets.support import (
     CLUSTER,
     TOKEN,

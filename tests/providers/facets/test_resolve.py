@@ -8,8 +8,8 @@ from rollback_operator.errors import ProviderRejected, TargetNotFound
 from rollback_operator.models import FacetsProvider, Target
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.facets import FacetsAdapter
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.facets import FacetsState
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (
     CLUSTER,

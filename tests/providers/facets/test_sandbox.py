@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.facets import FacetsState, demo_seed
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.facets import FacetsState, demo_seed
 from tests.providers.facets.support import (
     CLUSTER,
     TOKEN,

@@ -10,7 +10,7 @@ from rollback_operator.errors import CredentialsInvalid, OutcomeUnknown, Provide
 from rollback_operator.models import FacetsProvider, OperationState, Target
 from rollback_operator.providers.base import Credentials, Handle, RecoveryState, Resolution
 from rollback_operator.providers.facets import FacetsAdapter
-from rollback_operator.sandbox.facets import FacetsState
+from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.support import (
     CLUSTER,
     RESTORE_ROUTE,

@@ -17,8 +17,8 @@ import pytest
 from rollback_operator.models import VectorProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.vector import VectorState, create_app
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.vector import VectorState, create_app
 from tests.providers.vector.scenario import FAST, PROD, TOKEN, Clock, seed
 
 

@@ -12,8 +12,8 @@ import httpx
 
 from rollback_operator.providers.base import Resolution
 from rollback_operator.providers.http import RetryPolicy
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.vector import VectorState
+from rollback_sandbox.common import Faults
+from rollback_sandbox.vector import VectorState
 
 TOKEN = "vp_live_test_Zq81mW4rT6xK"
 ACTOR = "ops@example.com"

@@ -12,8 +12,8 @@ from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, Pro
 from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.vector import VectorState
+from rollback_sandbox.common import Faults
+from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import FAST, KEY, PROD, TOKEN, dep, resolution
 
 WRONG = "vp_live_wrong_9dK2pQ7sLx"

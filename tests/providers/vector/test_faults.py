@@ -13,8 +13,8 @@ from rollback_operator.models import OperationState, Target, VectorProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.http import RetryPolicy
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.vector import VectorState
+from rollback_sandbox.common import Faults
+from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import KEY, PROD, HealingTransport, dep, resolution
 
 LIST_ROUTE = "GET /api/v1/vector/environments/{env}/deployments"

@@ -10,8 +10,8 @@ from rollback_operator.errors import MalformedResponse, OutcomeUnknown
 from rollback_operator.models import VectorProvider
 from rollback_operator.providers.base import Credentials, RecoveryState
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.common import Faults, SandboxServer
-from rollback_operator.sandbox.vector import VectorState
+from rollback_sandbox.common import Faults, SandboxServer
+from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import KEY, PROD, STEP, Clock, dep, deploy_elsewhere, resolution
 
 WATERMARK_LOOKUP = "GET /api/v1/vector/deployments/{deployment}"

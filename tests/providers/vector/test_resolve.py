@@ -11,7 +11,7 @@ from rollback_operator.errors import ProviderRejected, TargetNotFound
 from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.vector import VectorState
+from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import EMPTY, NEVER, START, dep
 
 LONG = "01jelong000000000000000000"

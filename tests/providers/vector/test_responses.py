@@ -136,7 +136,7 @@ async def test_a_failure_without_stderr_reports_the_status_label(
         (httpx.Response(200, text='{"data": [{"id": "01j'), "expected JSON"),
         (
             httpx.Response(200, json={"data": [{"status": "deployed"}]}),
-            r"expected \{\"data\": \[deployment, ...\]\}.*; data.0.id: Field required",
+            r"expected \{\"data\": \[deployment, ...\]\}.* \(data.0.id: Field required",
         ),
         (httpx.Response(200, json={"data": {"id": "x"}}), "data: Input should be a valid list"),
         (httpx.Response(200, json=[]), "body: Input should be a valid dictionary"),

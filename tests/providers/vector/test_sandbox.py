@@ -11,8 +11,8 @@ import pytest
 
 from rollback_operator.models import OperationState, Target, VectorProvider
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.vector import VectorState, demo_seed
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.vector import VectorState, demo_seed
 from tests.providers.vector.scenario import FAST, KEY, PROD, STAGING, STEP, TOKEN, Clock, dep
 
 V = "/api/v1/vector"

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.vector import BAD_TARGET, VectorState
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.vector import BAD_TARGET, VectorState
 from tests.providers.vector.scenario import BUSY, EMPTY, PROD, STEP, SUSPENDED, TOKEN, Clock, dep
 
 Ulid = Annotated[str, StringConstraints(pattern=r"^[0-9a-hjkmnp-tv-z]{26}$")]

@@ -10,8 +10,8 @@ from rollback_operator.errors import OutcomeUnknown, ProviderRejected
 from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.vector import VectorAdapter
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.vector import VectorState
+from rollback_sandbox.common import Faults
+from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import ACTOR, BUSY, KEY, PROD, STAGING, SUSPENDED, dep, resolution
 
 ROLLBACK_ROUTE = "POST /api/v1/vector/environments/{env}/rollback"

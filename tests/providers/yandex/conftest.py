@@ -19,9 +19,9 @@ import pytest
 from rollback_operator.models import YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.yandex import YandexState, create_app
-from rollback_operator.sandbox.yandex_iam import make_service_account_key
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.yandex import YandexState, create_app
+from rollback_sandbox.yandex_iam import make_service_account_key
 from tests.providers.yandex.scenario import FAST, PROD, SERVICE_ACCOUNT, TOKEN, seed_document
 
 MakeAdapter = Callable[..., YandexAdapter]

@@ -18,9 +18,9 @@ import pytest
 from rollback_operator.models import OperationState
 from rollback_operator.providers.base import Handle, Progress, Provider, Resolution
 from rollback_operator.providers.http import RetryPolicy
-from rollback_operator.sandbox import common
-from rollback_operator.sandbox.common import Faults
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_sandbox import common
+from rollback_sandbox.common import Faults
+from rollback_sandbox.yandex import YandexState
 
 TOKEN = "t1.static-test-token.Zq81mW4rT6xKd93LpA0s"
 USER = "ajetestuser000000001"

@@ -13,8 +13,8 @@ from rollback_operator.errors import CredentialsInvalid
 from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.providers.yandex_auth import IAM_AUDIENCE, parse_service_account_key, sign_jwt
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_operator.providers.yandex.auth import IAM_AUDIENCE, parse_service_account_key, sign_jwt
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter
 from tests.providers.yandex.scenario import (
     PREVIOUS,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.providers.yandex_auth import parse_service_account_key
+from rollback_operator.providers.yandex.auth import parse_service_account_key
 from tests.providers.yandex.scenario import SERVICE_ACCOUNT, TOKEN
 
 

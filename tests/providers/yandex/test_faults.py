@@ -4,6 +4,7 @@ deduplicated rollback POST stays one rollback whatever happens to its answer."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -11,25 +12,56 @@ import pytest
 from rollback_operator.errors import MalformedResponse, OutcomeUnknown, ProviderUnavailable
 from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, RecoveryState
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter
-from tests.providers.yandex.scenario import LIVE, PREVIOUS, PROD, misbehave_first, new_key, resolution_for
+from tests.providers.yandex.scenario import PREVIOUS, PROD, misbehave_first, new_key, resolution_for
 
 LIST_ROUTE = "GET /containers/v1/revisions"
 ROLLBACK_ROUTE = "POST /containers/v1/containers/{containerId}:rollback"
 GETS, POSTS = ("GET",), ("POST",)
 
 
-async def test_a_5xx_on_a_read_is_retried(
+@pytest.mark.parametrize(
+    ("fault", "client_timeout"),
+    [
+        ({"error_rate": 1.0, "error_status": 503}, None),
+        ({"slow_rate": 1.0, "slow_seconds": 0.6}, httpx.Timeout(0.25)),
+        ({"drop_rate": 1.0}, None),
+    ],
+    ids=["5xx", "slower-than-the-client-timeout", "dropped-connection"],
+)
+async def test_a_failed_read_is_retried(
     make_adapter: MakeAdapter, spec: YandexServerlessContainerProvider, creds: Credentials,
     state: YandexState, monkeypatch: pytest.MonkeyPatch,
+    fault: dict[str, Any], client_timeout: httpx.Timeout | None,
 ) -> None:  # fmt: skip
-    misbehave_first(monkeypatch, state, 1, error_rate=1.0, error_status=503, methods=GETS)
+    misbehave_first(monkeypatch, state, 1, methods=GETS, **fault)
+    adapter = make_adapter(**({"timeout": client_timeout} if client_timeout else {}))
 
-    resolution = await make_adapter().resolve(spec, creds, Target(steps_back=1))
+    resolution = await adapter.resolve(spec, creds, Target(steps_back=1))
 
     assert resolution.target == PREVIOUS
     assert state.requests[LIST_ROUTE] == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "client_timeout"),
+    [({"slow_rate": 1.0, "slow_seconds": 0.6}, httpx.Timeout(0.25)), ({"drop_rate": 1.0}, None)],
+    ids=["answer-slower-than-the-timeout", "dropped-connection"],
+)
+async def test_a_rollback_whose_answer_is_lost_is_re_sent_and_deduplicated(
+    make_adapter: MakeAdapter, spec: YandexServerlessContainerProvider, creds: Credentials,
+    state: YandexState, monkeypatch: pytest.MonkeyPatch,
+    fault: dict[str, Any], client_timeout: httpx.Timeout | None,
+) -> None:  # fmt: skip
+    misbehave_first(monkeypatch, state, 1, methods=POSTS, **fault)
+    adapter = make_adapter(**({"timeout": client_timeout} if client_timeout else {}))
+
+    handle = await adapter.trigger(spec, creds, resolution_for(PREVIOUS), new_key())
+
+    assert list(state.operations) == [handle.id]
+    assert state.requests[ROLLBACK_ROUTE] == 2
+    assert state.rollbacks[PROD] == 1
 
 
 async def test_a_5xx_on_the_rollback_is_retried_and_rolls_back_once(
@@ -68,58 +100,6 @@ async def test_throttling_waits_as_long_as_retry_after_says(
     assert time.monotonic() - started >= 0.4
     assert handle.id in state.operations
     assert state.rollbacks[PROD] == 1
-
-
-async def test_a_read_slower_than_the_client_timeout_is_retried(
-    make_adapter: MakeAdapter, spec: YandexServerlessContainerProvider, creds: Credentials,
-    state: YandexState, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    misbehave_first(monkeypatch, state, 1, slow_rate=1.0, slow_seconds=0.6, methods=GETS)
-    adapter = make_adapter(timeout=httpx.Timeout(0.25))
-
-    resolution = await adapter.resolve(spec, creds, Target(steps_back=1))
-
-    assert resolution.current == LIVE
-    assert state.requests[LIST_ROUTE] == 2
-
-
-async def test_a_rollback_answer_slower_than_the_timeout_is_re_sent_and_deduplicated(
-    make_adapter: MakeAdapter, spec: YandexServerlessContainerProvider, creds: Credentials,
-    state: YandexState, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    misbehave_first(monkeypatch, state, 1, slow_rate=1.0, slow_seconds=0.6, methods=POSTS)
-    adapter = make_adapter(timeout=httpx.Timeout(0.25))
-
-    handle = await adapter.trigger(spec, creds, resolution_for(PREVIOUS), new_key())
-
-    assert list(state.operations) == [handle.id]
-    assert state.requests[ROLLBACK_ROUTE] == 2
-    assert state.rollbacks[PROD] == 1
-
-
-async def test_a_dropped_connection_after_the_rollback_is_re_sent_and_deduplicated(
-    make_adapter: MakeAdapter, spec: YandexServerlessContainerProvider, creds: Credentials,
-    state: YandexState, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    misbehave_first(monkeypatch, state, 1, drop_rate=1.0, methods=POSTS)
-
-    handle = await make_adapter().trigger(spec, creds, resolution_for(PREVIOUS), new_key())
-
-    assert list(state.operations) == [handle.id]
-    assert state.requests[ROLLBACK_ROUTE] == 2
-    assert state.rollbacks[PROD] == 1
-
-
-async def test_a_dropped_connection_on_a_read_is_retried(
-    make_adapter: MakeAdapter, spec: YandexServerlessContainerProvider, creds: Credentials,
-    state: YandexState, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    misbehave_first(monkeypatch, state, 1, drop_rate=1.0, methods=GETS)
-
-    resolution = await make_adapter().resolve(spec, creds, Target(steps_back=1))
-
-    assert resolution.target == PREVIOUS
-    assert state.requests[LIST_ROUTE] == 2
 
 
 async def test_a_truncated_body_on_a_read_is_a_malformed_response(

@@ -24,9 +24,9 @@ from yandex.cloud.serverless.containers.v1 import container_pb2, container_servi
 
 from rollback_operator.models import YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials
-from rollback_operator.providers.yandex_auth import parse_service_account_key, sign_jwt
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_operator.providers.yandex.auth import parse_service_account_key, sign_jwt
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter
 from tests.providers.yandex.scenario import FAILING, LIVE, PREVIOUS, PROD, TOKEN, new_key, resolution_for, rev
 

@@ -8,7 +8,7 @@ from rollback_operator.errors import ProviderRejected
 from rollback_operator.models import YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, RecoveryState
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.scenario import PREVIOUS, PROD, USER, new_key, prod, resolution_for, statuses
 
 

@@ -10,7 +10,7 @@ from rollback_operator.errors import ProviderRejected, TargetNotFound
 from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter, SpecFor
 from tests.providers.yandex.scenario import BIG, EMPTY, LIVE, ODD, PREVIOUS, prod, rev
 

@@ -11,9 +11,9 @@ import httpx
 import jwt
 import pytest
 
-from rollback_operator.providers.yandex_auth import IAM_AUDIENCE, parse_service_account_key
-from rollback_operator.sandbox.common import SandboxServer
-from rollback_operator.sandbox.yandex import DEMO_IAM_TOKEN, YandexState, demo_seed
+from rollback_operator.providers.yandex.auth import IAM_AUDIENCE, parse_service_account_key
+from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.yandex import DEMO_IAM_TOKEN, YandexState, demo_seed
 from tests.providers.yandex.scenario import FOLDER, LIVE, OTHER, PREVIOUS, PROD, SERVICE_ACCOUNT, TOKEN, rev
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -13,8 +13,8 @@ from rollback_operator.errors import RollbackError
 from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.providers.yandex_auth import parse_service_account_key
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_operator.providers.yandex.auth import parse_service_account_key
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import MakeAdapter
 from tests.providers.yandex.scenario import EMPTY, PREVIOUS, TOKEN, new_key, resolution_for
 

@@ -8,7 +8,7 @@ from rollback_operator.errors import ProviderRejected
 from rollback_operator.models import OperationState, Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, Handle, Progress, Resolution
 from rollback_operator.providers.yandex import YandexAdapter
-from rollback_operator.sandbox.yandex import YandexState
+from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import SpecFor
 from tests.providers.yandex.scenario import (
     FAILING,

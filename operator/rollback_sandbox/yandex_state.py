@@ -1,52 +1,23 @@
-"""A local Yandex Cloud: IAM token exchange, Serverless Containers revisions, rollback operations.
+"""The Yandex sandbox's data: containers, revisions, rollback operations and the IAM service.
 
-One aiohttp application serves the three Yandex hosts' routes (their paths do not collide), so a
-spec may point ``apiURL``, ``operationsURL`` and ``iamURL`` at the same sandbox:
-
-- ``POST /iam/v1/tokens``: verifies the PS256 JWT (signature against the seeded public key,
-  ``kid``/``iss``/``aud``, ``exp - iat <= 3600``, not expired) and issues a ``t1.`` token;
-- ``GET /containers/v1/revisions`` (exactly one of ``containerId``/``folderId``, ``pageSize``,
-  ``pageToken``, ``filter=status="..."``), ``GET /containers/v1/revisions/{id}``,
-  ``GET /containers/v1/containers/{id}``;
-- ``POST /containers/v1/containers/{id}:rollback``: deduplicated by ``Idempotency-Key``;
-- ``GET /operations/{id}``.
-
-Like the real API: int64 fields as strings, nanosecond ``Z`` timestamps, ``@type`` in Any fields,
-an explicit ``"done": false``, errors as google.rpc Status with a RequestInfo detail and the
-HTTP status of Yandex's table, and a Bearer check (401, code 16) on every non-IAM route.
-
-An operation finishes ``operationSeconds`` after it started, computed when observed. Then the
-chosen revision becomes ``ACTIVE`` and the previous one ``OBSOLETE``; a revision seeded with
-``failRollback`` instead gets an ``error`` halfway (while ``done`` is still false, as Yandex
-records errors before reverting) and ends ``done`` with it. ``rollbacks[<containerId>]`` counts
-every operation the sandbox started. Seed format: ``YandexState.seed``. Used by the tests, the
-demo and ``rollback-operator sandbox``.
+``YandexState`` holds what the sandbox knows (seed format: ``YandexState.seed``), advances
+operations with time (computed when observed, ``settle``), starts rollbacks and renders
+Operations and revision pages as Yandex's REST gateway does. Served by ``yandex_routes.py``;
+re-exported by ``yandex.py``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
-from rollback_operator.sandbox.common import SandboxState, build_app
-from rollback_operator.sandbox.yandex_iam import (
-    NS,
-    TYPE_PREFIX,
-    ApiError,
-    IamService,
-    make_service_account_key,
-    new_id,
-    timestamp,
-)
+from rollback_sandbox.common import SandboxState
+from rollback_sandbox.yandex_iam import NS, TYPE_PREFIX, ApiError, IamService, new_id, timestamp
 
 _FILTER = re.compile(r'^\s*status\s*=\s*"([A-Z_]+)"\s*$')
 
@@ -272,125 +243,3 @@ def _page_offset(token: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise ApiError(3, "Invalid page_token")
-
-
-# --------------------------------------------------------------------------------- the routes
-
-Handler = Callable[[web.Request, str], Awaitable[dict[str, Any]]]
-"""An API handler: the request and the authenticated subject ("" on the IAM route)."""
-
-
-def _endpoint(
-    state: YandexState, handler: Handler, *, auth: bool = True
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Wrap a handler: settle time-based progress, check the Bearer token, render errors."""
-
-    async def wrapped(request: web.Request) -> web.Response:
-        try:
-            state.settle()
-            subject = state.iam.authenticate(request.headers.get("Authorization", "")) if auth else ""
-            return web.json_response(await handler(request, subject))
-        except ApiError as exc:
-            return exc.response()
-
-    return wrapped
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(3, "Request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(3, "Request body must be a JSON object")
-    return body
-
-
-def add_routes(app: web.Application, state: YandexState) -> None:
-    """Register the IAM, Serverless Containers and Operation routes on ``app``."""
-
-    async def create_token(request: web.Request, subject: str) -> dict[str, Any]:
-        signed = (await _json_body(request)).get("jwt")
-        if not isinstance(signed, str) or not signed or len(signed) > 8000:
-            raise ApiError(3, "jwt is required (at most 8000 characters)")
-        return state.iam.issue_token(state.iam.verify_jwt(signed))
-
-    async def list_revisions(request: web.Request, subject: str) -> dict[str, Any]:
-        return state.list_revisions(dict(request.query))
-
-    async def get_revision(request: web.Request, subject: str) -> dict[str, Any]:
-        return _found(state.revisions, request.match_info["revisionId"], "Revision")
-
-    async def get_container(request: web.Request, subject: str) -> dict[str, Any]:
-        return _found(state.containers, request.match_info["containerId"], "Container")
-
-    async def rollback(request: web.Request, subject: str) -> dict[str, Any]:
-        container_id, key = request.match_info["containerId"], request.headers.get("Idempotency-Key", "")
-        revision_id = (await _json_body(request)).get("revisionId")
-        # No await from here on: the key check and the new operation are atomic on the loop.
-        if key in state.idempotency:
-            return state.operation_json(state.operations[state.idempotency[key]])
-        if not isinstance(revision_id, str) or not revision_id:
-            raise ApiError(3, "revision_id is required")
-        op = state.start_rollback(container_id, revision_id, subject)
-        if key:
-            state.idempotency[key] = op.id
-        return state.operation_json(op)
-
-    async def get_operation(request: web.Request, subject: str) -> dict[str, Any]:
-        op = state.operations.get(request.match_info["operationId"])
-        if op is None:
-            raise ApiError(5, f"Operation {request.match_info['operationId']} not found")
-        return state.operation_json(op)
-
-    app.router.add_post("/iam/v1/tokens", _endpoint(state, create_token, auth=False))
-    app.router.add_get("/containers/v1/revisions", _endpoint(state, list_revisions))
-    app.router.add_get("/containers/v1/revisions/{revisionId}", _endpoint(state, get_revision))
-    app.router.add_get("/containers/v1/containers/{containerId:[^/:]+}", _endpoint(state, get_container))
-    app.router.add_post("/containers/v1/containers/{containerId:[^/:]+}:rollback", _endpoint(state, rollback))
-    app.router.add_get("/operations/{operationId}", _endpoint(state, get_operation))
-
-
-def _found(items: dict[str, dict[str, Any]], item_id: str, kind: str) -> dict[str, Any]:
-    if item_id not in items:
-        raise ApiError(5, f"{kind} {item_id} not found")
-    return items[item_id]
-
-
-def create_app(state: YandexState) -> web.Application:
-    """The sandbox application: Yandex routes, the fault middleware and the control API."""
-    return build_app(state, add_routes)
-
-
-# ------------------------------------------------------------------------------- seed helpers
-
-
-DEMO_IAM_TOKEN = "t1.sandbox-demo-token.not-a-real-yandex-token"  # noqa: S105 - a public demo value
-
-
-def demo_seed() -> dict[str, Any]:
-    """A container ``api`` with five revisions (the newest live), a static token and a key."""
-    images = ["1.3.0", "1.3.1", "1.4.0", "1.4.1", "1.5.0"]
-    revisions = [
-        {
-            "id": f"bbarevdemo00000000{index}",
-            "image": f"cr.yandex/crpdemo000000000001/api:{tag}",
-            "createdAt": f"2026-11-{16 + index}T10:00:00.{123456789 + index}Z",
-            "status": "ACTIVE" if index == len(images) - 1 else "OBSOLETE",
-            "description": f"release {tag}",
-            "failRollback": "image pull failed: manifest unknown" if tag == "1.3.1" else False,
-        }
-        for index, tag in enumerate(images)
-    ]
-    container = {
-        "id": "bbademoapi000000001",
-        "folderId": "b1gdemofolder000001",
-        "name": "api",
-        "revisions": revisions,
-    }
-    return {
-        "operationSeconds": 3,
-        "iamTokens": {DEMO_IAM_TOKEN: "ajedemouser00000001"},
-        "serviceAccountKeys": [make_service_account_key(service_account_id="ajedemosa0000000001")],
-        "containers": [container],
-    }

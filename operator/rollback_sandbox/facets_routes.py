@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rollback_operator.sandbox.facets_state import FacetsState, Resource
+from rollback_sandbox.facets_state import FacetsState, Resource
 
 API = "/cc-ui/v1"
 RESOURCE = "resourceType/{type}/resourceName/{name}"

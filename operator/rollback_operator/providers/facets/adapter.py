@@ -18,7 +18,7 @@ the newest listed version is taken as live and the resolution line says so. A 2x
 body is not a JSON object (or empty) raises ``OutcomeUnknown``: ``recover`` then reads the live
 version instead of trusting a body that a proxy may have produced.
 
-Routes, HTTP Basic, the answer models and the error text live in ``facets_wire.py``; paging goes
+Routes, HTTP Basic, the answer models and the error text live in ``wire.py``; paging goes
 through ``wire.collect_pages``.
 """
 
@@ -31,18 +31,20 @@ from typing import ClassVar
 
 import httpx
 
+from rollback_operator.credentials import require_text
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, TargetNotFound
-from rollback_operator.models import FacetsProvider, OperationState, Target
+from rollback_operator.models import FacetsProvider, OperationState, ProviderName, Target
 from rollback_operator.providers.base import (
     Credentials,
     Handle,
+    HTTPAdapter,
     Progress,
     Recovery,
     RecoveryState,
     Resolution,
     Version,
 )
-from rollback_operator.providers.facets_wire import (
+from rollback_operator.providers.facets.wire import (
     Artifact,
     artifact_url,
     basic,
@@ -55,7 +57,7 @@ from rollback_operator.providers.facets_wire import (
     restore_url,
     versions_url,
 )
-from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy, endpoint_key
+from rollback_operator.providers.http import endpoint_key
 from rollback_operator.providers.selection import choose
 from rollback_operator.providers.wire import collect_pages
 
@@ -85,28 +87,13 @@ def _newest_as_live(listed: Sequence[Version], target: Target) -> Resolution:
 # --------------------------------------------------------------------------------- adapter
 
 
-class FacetsAdapter:
+class FacetsAdapter(HTTPAdapter):
     """The Provider implementation for ``spec.provider.facets``."""
 
-    name: ClassVar[str] = "facets"
+    name: ClassVar[ProviderName] = ProviderName.FACETS
+    default_page_size: ClassVar[int] = 25
+    default_max_pages: ClassVar[int] = 20
     credential_keys: ClassVar[tuple[str, ...]] = ("username", "token")
-
-    def __init__(
-        self,
-        *,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        page_size: int = 25,
-        max_pages: int = 20,
-    ) -> None:
-        self._http = ProviderHTTP(provider=self.name, transport=transport, timeout=timeout, retry=retry)
-        self._page_size = page_size
-        self._max_pages = max_pages
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._http.aclose()
 
     def target_key(self, spec: FacetsProvider) -> str:
         """One lock per control plane, environment, resource type and name."""
@@ -119,6 +106,7 @@ class FacetsAdapter:
 
     def credentials(self, secret_data: Mapping[str, str]) -> Credentials:
         """The e-mail and personal token; an empty value counts as missing."""
+        require_text(secret_data, self.credential_keys)
         missing = [key for key in self.credential_keys if not secret_data.get(key)]
         if missing:
             raise CredentialsMissing(f"the Secret lacks the key(s) {', '.join(missing)} for facets")
@@ -205,12 +193,12 @@ class FacetsAdapter:
         url = versions_url(spec, key)
 
         async def fetch(page: int) -> tuple[list[Version], bool]:
-            params = {"page": page, "perPage": self._page_size}
+            params = {"page": page, "perPage": self.page_size}
             response = await self._call("GET", url, creds, operation="list_versions", params=params)
             batch = read_versions(response)
-            return batch, len(batch) >= self._page_size
+            return batch, len(batch) >= self.page_size
 
-        collected = await collect_pages(fetch, pages=range(self._max_pages), enough=enough)
+        collected = await collect_pages(fetch, pages=range(self.max_pages), enough=enough)
         return collected.entries
 
     async def _call(
@@ -224,7 +212,7 @@ class FacetsAdapter:
         params: Mapping[str, str | int] | None = None,
     ) -> httpx.Response:
         auth = basic(creds)
-        return await self._http.request(
+        return await self.http.request(
             method,
             url,
             operation=operation,

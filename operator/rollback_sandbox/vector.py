@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from rollback_operator.sandbox.common import build_app
-from rollback_operator.sandbox.vector_routes import (
+from rollback_sandbox.common import build_app
+from rollback_sandbox.vector_routes import (
     API,
     BAD_TARGET,
     Handler,
@@ -23,7 +23,7 @@ from rollback_operator.sandbox.vector_routes import (
     envelope,
     invalid,
 )
-from rollback_operator.sandbox.vector_state import (
+from rollback_sandbox.vector_state import (
     BUSY,
     SUCCESS,
     Deployment,

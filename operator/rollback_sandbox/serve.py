@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from rollback_operator.sandbox import facets, vector, yandex
-from rollback_operator.sandbox.common import SandboxServer, SandboxState
+from rollback_sandbox import facets, vector, yandex
+from rollback_sandbox.common import SandboxServer, SandboxState
 
 
 @dataclass(frozen=True)

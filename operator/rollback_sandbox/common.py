@@ -7,7 +7,8 @@ them with:
 
 - a fault middleware: a share of requests gets a 5xx, a 429 with ``Retry-After``, added latency,
   a response slower than the client's timeout (after the request was processed), a dropped
-  connection (after processing, so the caller cannot know), or a malformed body;
+  connection (after processing, so the caller cannot know), a malformed body, a body that never
+  ends (one byte every ``drip_seconds``) or one of ``oversize_bytes`` (streamed, never built whole);
 - the control API under ``/_sandbox/`` (never subject to faults): ``GET state``, ``POST faults``,
   ``POST reset``, ``GET rollbacks`` and provider-specific ``POST seed``;
 - ``SandboxServer``: start/stop on a free loopback port, from async code or from a thread.
@@ -22,7 +23,7 @@ import json
 import random
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -50,6 +51,12 @@ class Faults:
     """Process the request, then close the connection without answering."""
     malformed_rate: float = 0.0
     """Process the request, then answer 200 with a truncated body."""
+    endless_rate: float = 0.0
+    """Process the request, then answer 200 with a body that never ends (a byte every ``drip_seconds``)."""
+    drip_seconds: float = 1.0
+    oversize_rate: float = 0.0
+    """Process the request, then answer 200 with ``oversize_bytes`` of body (chunked, no length)."""
+    oversize_bytes: int = 100 * 1024 * 1024
     methods: tuple[str, ...] = ("GET", "POST")
     """Only requests with these methods are subject to faults."""
 
@@ -127,9 +134,36 @@ def fault_middleware(state: SandboxState) -> Any:
             raise asyncio.CancelledError  # aiohttp treats this as a vanished client: no answer
         if _roll(faults.malformed_rate):
             return web.Response(status=200, text='{"data": {"id": ', content_type="application/json")
+        if _roll(faults.endless_rate):
+            return await _stream(request, _drip(faults.drip_seconds))
+        if _roll(faults.oversize_rate):
+            return await _stream(request, _blocks(faults.oversize_bytes))
         return response
 
     return middleware
+
+
+async def _drip(seconds: float) -> AsyncIterator[bytes]:
+    yield b'{"data": '
+    while True:
+        await asyncio.sleep(seconds)
+        yield b" "
+
+
+async def _blocks(size: int, block: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, size, block):
+        yield b" " * min(block, size - start)
+
+
+async def _stream(request: web.Request, body: AsyncIterator[bytes]) -> web.StreamResponse:
+    """A 200 JSON answer written chunk by chunk, until ``body`` ends or the client goes away."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    async for chunk in body:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def control_routes(state: SandboxState) -> web.RouteTableDef:

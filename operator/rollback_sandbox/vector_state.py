@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollback_operator.sandbox.common import SandboxState
+from rollback_sandbox.common import SandboxState
 
 SUCCESS = frozenset({"deployed", "completed"})
 BUSY = frozenset({"pending", "deploying", "running"})

@@ -6,8 +6,7 @@ which ``POST {iamURL}/iam/v1/tokens`` exchanges for an IAM token valid for up to
 ``IamTokenSource`` caches that token per IAM endpoint and key, so a busy operator exchanges a
 key about once an hour rather than once per call.
 
-Also here, because the token exchange is their first user: the wire basics both Yandex modules
-share (tolerant pydantic parsing, the google.rpc error text). Used by ``providers/yandex.py``.
+The answer models and the error text come from ``wire.py``. Used by ``adapter.py``.
 Neither the private key nor an IAM token ever appears in a message or a log record.
 """
 
@@ -22,17 +21,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic.alias_generators import to_camel
 
-from rollback_operator.errors import CredentialsInvalid, MalformedResponse, ProviderRejected
-from rollback_operator.providers.http import ProviderHTTP, decode_json, describe_plain
+from rollback_operator.errors import CredentialsInvalid, ProviderRejected
+from rollback_operator.providers.http import ProviderHTTP
+from rollback_operator.providers.yandex.wire import Wire, describe, read
 
 log = logging.getLogger(__name__)
 
@@ -45,62 +42,6 @@ REFRESH_MARGIN = 300.0
 MAX_TOKEN_AGE = 3600.0
 """Exchange again after this many seconds anyway, as Yandex recommends (tokens live 12 h)."""
 PEM_BEGIN = "-----BEGIN PRIVATE KEY-----"
-
-# ------------------------------------------------------------------------------ wire basics
-
-CODE_NAMES = {
-    0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",
-    5: "NOT_FOUND", 6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED",
-    9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED",
-    13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
-}  # fmt: skip
-
-
-class Wire(BaseModel):
-    """Base of Yandex wire models: camelCase, unknown fields ignored, missing fields defaulted."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
-WireT = TypeVar("WireT", bound=Wire)
-
-
-def parse_wire(model: type[WireT], data: Any, *, what: str) -> WireT:
-    """``data`` as ``model``, or ``MalformedResponse`` naming the fields that did not fit.
-
-    The message lists locations and reasons only, never input values: a token response that
-    does not fit must not leak the token it carries.
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
-        )
-        raise MalformedResponse(f"{what}: unexpected response shape ({problems})") from exc
-
-
-def status_text(code: object, message: str, details: object = None) -> str:
-    """A google.rpc Status as "<CODE_NAME>: <message> (requestId ...)"."""
-    name = CODE_NAMES.get(code, f"CODE_{code}") if isinstance(code, int) else ""
-    text = f"{name}: {message}" if name else message
-    for detail in details if isinstance(details, list) else ():
-        if isinstance(detail, Mapping) and isinstance(detail.get("requestId"), str):
-            return f"{text} (requestId {detail['requestId']})"
-    return text
-
-
-def describe(response: httpx.Response) -> str:
-    """The provider's words from a google.rpc Status error body (else the start of the body)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return describe_plain(response)
-    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
-        return describe_plain(response)
-    return status_text(body.get("code"), body["message"], body.get("details"))
-
 
 # ------------------------------------------------------------------------ service-account keys
 
@@ -243,9 +184,7 @@ class IamTokenSource:
             )
         except ProviderRejected as exc:  # a 400 about the JWT is still a key problem
             raise CredentialsInvalid(f"IAM token exchange rejected the service-account key: {exc}") from exc
-        body = parse_wire(
-            _TokenResponse, decode_json(response, what="create IAM token"), what="create IAM token"
-        )
+        body = read(_TokenResponse, response, what="create IAM token")
         log.info(
             "exchanged service-account key %s for an IAM token valid until %s", key.key_id, body.expires_at
         )

@@ -14,7 +14,7 @@ Vector Pro API under ``{apiURL}/api/v1/vector/`` with a Bearer token:
 - poll: ``GET deployments/{id}``.
 
 Routes, the token check, the auth header, the answer models and the error text live in
-``vector_wire.py``; paging goes through ``wire.collect_pages``.
+``wire.py``; paging goes through ``wire.collect_pages``.
 """
 
 from __future__ import annotations
@@ -31,18 +31,19 @@ from rollback_operator.errors import (
     ProviderRejected,
     TargetNotFound,
 )
-from rollback_operator.models import OperationState, Target, VectorProvider
+from rollback_operator.models import OperationState, ProviderName, Target, VectorProvider
 from rollback_operator.providers.base import (
     Credentials,
     Handle,
+    HTTPAdapter,
     Progress,
     Recovery,
     RecoveryState,
     Resolution,
 )
-from rollback_operator.providers.http import DEFAULT_TIMEOUT, ProviderHTTP, RetryPolicy, endpoint_key
+from rollback_operator.providers.http import endpoint_key
 from rollback_operator.providers.selection import choose
-from rollback_operator.providers.vector_wire import (
+from rollback_operator.providers.vector.wire import (
     API_PREFIX,
     FAILURE,
     IN_PROGRESS,
@@ -92,30 +93,13 @@ def _progress(deployment: Deployment) -> Progress:
     )
 
 
-class VectorAdapter:
+class VectorAdapter(HTTPAdapter):
     """The Provider contract for Vector Pro environments (see the module docstring)."""
 
-    name: ClassVar[str] = "vector"
+    name: ClassVar[ProviderName] = ProviderName.VECTOR
+    default_page_size: ClassVar[int] = 50  # deployments per list request; Vector allows at most 100
+    default_max_pages: ClassVar[int] = 20
     credential_keys: ClassVar[tuple[str, ...]] = ("token",)
-
-    def __init__(
-        self,
-        *,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        page_size: int = 50,
-        max_pages: int = 20,
-    ) -> None:
-        self.http = ProviderHTTP(provider=self.name, transport=transport, timeout=timeout, retry=retry)
-        self.page_size = page_size
-        """Deployments per list request (Vector allows at most 100)."""
-        self.max_pages = max_pages
-        """Resolve stops after this many pages, so a huge history cannot keep it busy."""
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self.http.aclose()
 
     def target_key(self, spec: VectorProvider) -> str:
         """One rollback at a time per environment of one API."""

@@ -1,7 +1,7 @@
 """The Vector Pro wire format: routes, the token and its header, tolerant models of the JSON, error text.
 
-Used by the Vector adapter (``vector.py``), which re-exports ``describe``, ``API_PREFIX`` and the
-status sets. Shapes follow the published OpenAPI spec; the prose docs' variants
+Used by the Vector adapter (``adapter.py``); the package re-exports ``describe``, ``API_PREFIX``
+and the status sets. Shapes follow the published OpenAPI spec; the prose docs' variants
 (``environment_id``, 202 instead of 201, ``running``/``completed`` statuses, ``Z`` timestamps) are
 read as well. A body that does not fit raises ``MalformedResponse`` saying what was expected.
 """
@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, MalformedResponse
+from rollback_operator.credentials import require_text
+from rollback_operator.errors import CredentialsInvalid, CredentialsMissing
 from rollback_operator.providers.base import Credentials, Version
 from rollback_operator.providers.http import decode_json, describe_plain, header_safe
-from rollback_operator.providers.wire import validation_problems
+from rollback_operator.providers.wire import parse
 
 WireT = TypeVar("WireT", bound=BaseModel)
 
@@ -39,6 +40,7 @@ def url(api_url: str, *parts: str) -> str:
 
 def token_credentials(secret_data: Mapping[str, str]) -> Credentials:
     """The Secret's ``token``, stripped; ``CredentialsMissing``/``CredentialsInvalid`` otherwise."""
+    require_text(secret_data, ("token",))
     raw = secret_data.get("token")
     if raw is None:
         raise CredentialsMissing("vector: the Secret has no 'token' key (a Vector Pro API token)")
@@ -173,11 +175,7 @@ def _text(problems: Any) -> str:
 
 def _parse(model: type[WireT], response: httpx.Response, *, what: str, expected: str) -> WireT:
     """Read a JSON body into a wire model, or raise ``MalformedResponse`` saying what was expected."""
-    body = decode_json(response, what=what)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponse(f"{what}: expected {expected}; {validation_problems(exc)}") from exc
+    return parse(model, decode_json(response, what=what), what=what, expected=expected)
 
 
 def read_page(response: httpx.Response) -> Page:

@@ -17,7 +17,7 @@ Built once by the provider registry; the reconciler calls it through the ``Provi
 - ``poll`` reads ``GET {operationsURL}/operations/{id}``; ``done`` decides, ``error`` or
   ``response`` says how it ended.
 
-Authentication (``yandex_auth.py``): ``serviceAccountKey`` wins over ``iamToken`` when a Secret
+Authentication (``auth.py``): ``serviceAccountKey`` wins over ``iamToken`` when a Secret
 holds both, because it can be refreshed. A cached service-account token that the API refuses with
 ``UNAUTHENTICATED`` (revoked early) is dropped and the call is tried once more with a fresh one.
 """
@@ -25,15 +25,14 @@ holds both, because it can be refreshed. A cached service-account token that the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field
 
+from rollback_operator.credentials import require_text
 from rollback_operator.errors import (
     CredentialsInvalid,
     CredentialsMissing,
@@ -42,98 +41,43 @@ from rollback_operator.errors import (
     ProviderRejected,
     TargetNotFound,
 )
-from rollback_operator.models import OperationState, Target, YandexServerlessContainerProvider
+from rollback_operator.models import OperationState, ProviderName, Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import (
     Credentials,
     Handle,
+    HTTPAdapter,
     Progress,
     Recovery,
     RecoveryState,
     Resolution,
-    Version,
 )
-from rollback_operator.providers.http import (
-    DEFAULT_TIMEOUT,
-    ProviderHTTP,
-    RetryPolicy,
-    decode_json,
-    header_safe,
-)
+from rollback_operator.providers.http import header_safe
 from rollback_operator.providers.selection import choose
-from rollback_operator.providers.yandex_auth import (
+from rollback_operator.providers.yandex.auth import (
     IamTokenSource,
     ServiceAccountKey,
-    Wire,
-    WireT,
-    describe,
     parse_service_account_key,
-    parse_wire,
+)
+from rollback_operator.providers.yandex.wire import (
+    Container,
+    Operation,
+    Revision,
+    RevisionPage,
+    describe,
+    newest_first,
+    read,
     status_text,
+    to_version,
 )
 
 Spec = YandexServerlessContainerProvider
 LIVE = "ACTIVE"
 NEVER_CANDIDATES = frozenset({"ACTIVE", "CREATING", "STATUS_UNSPECIFIED"})
 
-# ------------------------------------------------------------------------------ wire models
-
-
-class _Image(Wire):
-    image_url: str = ""
-
-
-class _Revision(Wire):
-    id: str
-    created_at: datetime | None = None  # pydantic keeps microseconds of Yandex's nanoseconds
-    status: str = "STATUS_UNSPECIFIED"
-    description: str = ""
-    image: _Image = Field(default_factory=_Image)
-
-
-class _RevisionPage(Wire):
-    revisions: list[_Revision] = Field(default_factory=list)
-    next_page_token: str = ""
-
-
-class _Status(Wire):
-    code: int = 0
-    message: str = ""
-    details: list[Any] = Field(default_factory=list)
-
-
-class _Operation(Wire):
-    id: str
-    description: str = ""
-    done: bool = False
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    error: _Status | None = None
-    response: dict[str, Any] | None = None
-
-
-class _Container(Wire):
-    id: str
-    name: str = ""
-
-
 # ------------------------------------------------------------------------ pure helpers
 
 
-def _newest_first(revisions: Sequence[_Revision]) -> list[_Revision]:
-    """Sorted by ``createdAt`` descending (Yandex documents no order); undated ones last."""
-    return sorted(revisions, key=lambda r: (r.created_at is not None, r.created_at or 0, r.id), reverse=True)
-
-
-def _label(revision: _Revision) -> str:
-    image = revision.image.image_url.rsplit("/", 1)[-1] or "no image"
-    created = f", created {revision.created_at:%Y-%m-%d %H:%M} UTC" if revision.created_at else ""
-    return f"{image}, {revision.status}{created}"
-
-
-def _version(revision: _Revision) -> Version:
-    return Version(revision.id, revision.created_at, _label(revision))
-
-
-def _progress(operation: _Operation) -> Progress:
+def _progress(operation: Operation) -> Progress:
     """Running until ``done``; an ``error`` seen earlier means the service is reverting."""
     error = operation.error
     if not operation.done:
@@ -176,26 +120,18 @@ class _Auth:
 # ------------------------------------------------------------------------------- the adapter
 
 
-class YandexAdapter:
+class YandexAdapter(HTTPAdapter):
     """Rolls a Serverless Container back to an earlier revision (see the module docstring)."""
 
-    name: ClassVar[str] = "yandexServerlessContainer"
+    name: ClassVar[ProviderName] = ProviderName.YANDEX
+    default_page_size: ClassVar[int] = 100
+    default_max_pages: ClassVar[int] = 50
     credential_keys: ClassVar[tuple[str, ...]] = ("iamToken", "serviceAccountKey")
 
-    def __init__(
-        self,
-        *,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        clock: Callable[[], float] = time.time,
-        page_size: int = 100,
-        max_pages: int = 50,
-    ) -> None:
-        self._http = ProviderHTTP(provider=self.name, transport=transport, timeout=timeout, retry=retry)
-        self._tokens = IamTokenSource(http=self._http, clock=clock)
-        self._page_size = page_size
-        self._max_pages = max_pages
+    def __init__(self, *, clock: Callable[[], float] = time.time, **options: Any) -> None:
+        """``options`` as ``HTTPAdapter`` takes them; ``clock`` decides when cached IAM tokens expire."""
+        super().__init__(**options)
+        self._tokens = IamTokenSource(http=self.http, clock=clock)
 
     def target_key(self, spec: Spec) -> str:
         return f"yandex:{spec.container_id}"
@@ -204,6 +140,7 @@ class YandexAdapter:
         return [spec.api_url, spec.operations_url, spec.iam_url]
 
     def credentials(self, secret_data: Mapping[str, str]) -> Credentials:
+        require_text(secret_data, self.credential_keys)
         key_text = secret_data.get("serviceAccountKey", "")
         if key_text.strip():
             parse_service_account_key(key_text)  # fail now, naming what is wrong
@@ -218,13 +155,10 @@ class YandexAdapter:
             return Credentials({"iamToken": token})
         raise CredentialsMissing("the Secret needs the key iamToken or serviceAccountKey (either one)")
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # ------------------------------------------------------------------------ provider calls
 
     async def resolve(self, spec: Spec, creds: Credentials, target: Target) -> Resolution:
-        revisions = _newest_first(await self._list_revisions(spec, creds))
+        revisions = newest_first(await self._list_revisions(spec, creds))
         live = next((r for r in revisions if r.status == LIVE), None)
         if live is None:
             container = await self._get_container(spec, creds)  # a wrong id ends here as NOT_FOUND
@@ -232,7 +166,9 @@ class YandexAdapter:
                 f"container {container.id} ({container.name or 'unnamed'}) has no ACTIVE revision "
                 f"among {len(revisions)} revisions, so there is nothing to roll back from"
             )
-        candidates = [_version(r) for r in revisions if r.id != live.id and r.status not in NEVER_CANDIDATES]
+        candidates = [
+            to_version(r) for r in revisions if r.id != live.id and r.status not in NEVER_CANDIDATES
+        ]
         return choose(current=live.id, candidates=candidates, target=target, watermark=revisions[0].id)
 
     async def trigger(
@@ -261,7 +197,7 @@ class YandexAdapter:
     async def poll(self, spec: Spec, creds: Credentials, handle: Handle) -> Progress:
         url = f"{spec.operations_url.rstrip('/')}/operations/{quote(handle.id, safe='')}"
         response = await self._send(_Call("GET", url, "get_operation"), spec=spec, creds=creds)
-        return _progress(self._read(_Operation, response, what="get operation"))
+        return _progress(read(Operation, response, what="get operation"))
 
     # ------------------------------------------------------------------------------- helpers
 
@@ -283,29 +219,29 @@ class YandexAdapter:
             ),
         )
 
-    async def _list_revisions(self, spec: Spec, creds: Credentials) -> list[_Revision]:
+    async def _list_revisions(self, spec: Spec, creds: Credentials) -> list[Revision]:
         url = f"{spec.api_url.rstrip('/')}/containers/v1/revisions"
-        revisions: list[_Revision] = []
-        params: dict[str, str | int] = {"containerId": spec.container_id, "pageSize": self._page_size}
-        for _ in range(self._max_pages):
+        revisions: list[Revision] = []
+        params: dict[str, str | int] = {"containerId": spec.container_id, "pageSize": self.page_size}
+        for _ in range(self.max_pages):
             call = _Call("GET", url, "list_revisions", params=dict(params))
             response = await self._send(call, spec=spec, creds=creds)
-            page = self._read(_RevisionPage, response, what="list revisions")
+            page = read(RevisionPage, response, what="list revisions")
             revisions.extend(page.revisions)
             if not page.next_page_token:
                 return revisions
             params["pageToken"] = page.next_page_token
         raise ProviderRejected(
             f"list revisions: container {spec.container_id} still had more revisions after "
-            f"{self._max_pages} pages of {self._page_size}; refusing to choose from a partial history"
+            f"{self.max_pages} pages of {self.page_size}; refusing to choose from a partial history"
         )
 
-    async def _get_container(self, spec: Spec, creds: Credentials) -> _Container:
+    async def _get_container(self, spec: Spec, creds: Credentials) -> Container:
         url = f"{spec.api_url.rstrip('/')}/containers/v1/containers/{quote(spec.container_id, safe='')}"
         response = await self._send(_Call("GET", url, "get_container"), spec=spec, creds=creds)
-        return self._read(_Container, response, what="get container")
+        return read(Container, response, what="get container")
 
-    async def _rollback(self, spec: Spec, creds: Credentials, revision: str, key: str) -> _Operation:
+    async def _rollback(self, spec: Spec, creds: Credentials, revision: str, key: str) -> Operation:
         container = quote(spec.container_id, safe="")
         call = _Call(
             "POST",
@@ -315,11 +251,7 @@ class YandexAdapter:
             json_body={"revisionId": revision},
         )
         response = await self._send(call, spec=spec, creds=creds)
-        return self._read(_Operation, response, what="rollback")
-
-    @staticmethod
-    def _read(model: type[WireT], response: httpx.Response, *, what: str) -> WireT:
-        return parse_wire(model, decode_json(response, what=what), what=what)
+        return read(Operation, response, what="rollback")
 
     async def _authorize(self, spec: Spec, creds: Credentials) -> _Auth:
         key_text = creds.values.get("serviceAccountKey")
@@ -344,7 +276,7 @@ class YandexAdapter:
         return await self._request(await self._authorize(spec, creds), call)
 
     async def _request(self, auth: _Auth, call: _Call) -> httpx.Response:
-        return await self._http.request(
+        return await self.http.request(
             call.method,
             call.url,
             operation=call.operation,

@@ -1,6 +1,6 @@
 """The Facets.cloud wire format: routes, HTTP Basic, tolerant models of the JSON, error text.
 
-Used by the Facets adapter (``facets.py``), which re-exports ``describe``. The models read
+Used by the Facets adapter (``adapter.py``); the package re-exports ``describe``. The models read
 camelCase and ignore unknown fields; a body that does not fit raises ``MalformedResponse`` saying
 what was expected. Version timestamps may be ISO 8601 (the spec) or epoch milliseconds (Jackson's
 default); one that is neither is dropped rather than failing a rollback. A 2xx restore whose body
@@ -18,14 +18,14 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
-from rollback_operator.errors import MalformedResponse, OutcomeUnknown
+from rollback_operator.errors import OutcomeUnknown
 from rollback_operator.models import FacetsProvider
 from rollback_operator.providers.base import Credentials, Version
 from rollback_operator.providers.http import decode_json
-from rollback_operator.providers.wire import validation_problems
+from rollback_operator.providers.wire import parse
 
 T = TypeVar("T")
 
@@ -118,11 +118,7 @@ _HISTORY = TypeAdapter(_ResourceHistory)
 
 def _parse(adapter: TypeAdapter[T], response: httpx.Response, *, what: str, expected: str) -> T:
     """Validate a JSON body; a body that does not fit raises ``MalformedResponse``."""
-    data = decode_json(response, what=what)
-    try:
-        return adapter.validate_python(data)
-    except ValidationError as exc:
-        raise MalformedResponse(f"{what}: expected {expected} ({validation_problems(exc)})") from exc
+    return parse(adapter, decode_json(response, what=what), what=what, expected=expected)
 
 
 def read_artifact(response: httpx.Response) -> Artifact:

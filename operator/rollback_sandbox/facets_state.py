@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rollback_operator.sandbox.common import SandboxState
+from rollback_sandbox.common import SandboxState
 
 ARTIFACT_CLASS = "com.capillary.ops.cp.bo.Artifact"
 _SEED_ONLY = ("id", "archiveDate", "failRestore")

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rollback_operator.sandbox.vector_state import SUCCESS, Deployment, Environment, VectorState
+from rollback_sandbox.vector_state import SUCCESS, Deployment, Environment, VectorState
 
 API = "/api/v1/vector"
 BAD_TARGET = "The specified deployment does not exist for this environment or has no Ymir deployment ID."

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from rollback_operator.sandbox.common import build_app
-from rollback_operator.sandbox.facets_routes import API, DEFAULT_PER_PAGE, RESOURCE, Handler, add_routes
-from rollback_operator.sandbox.facets_state import ARTIFACT_CLASS, FacetsState, Resource, rollback_key
+from rollback_sandbox.common import build_app
+from rollback_sandbox.facets_routes import API, DEFAULT_PER_PAGE, RESOURCE, Handler, add_routes
+from rollback_sandbox.facets_state import ARTIFACT_CLASS, FacetsState, Resource, rollback_key
 
 __all__ = [
     "API",
