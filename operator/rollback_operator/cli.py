@@ -43,6 +43,9 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--health-port", type=int, default=8080, help="port of /healthz")
     run.add_argument("--metrics-port", type=int, default=9090, help="port of /metrics (0: off)")
     run.add_argument(
+        "--ready-port", type=int, default=8081, help="port of /readyz: 503 while a CRD is missing (0: off)"
+    )
+    run.add_argument(
         "--identity", default=None, help="this instance's name in claims (default: host/pid/random)"
     )
     run.add_argument("--max-concurrent", type=int, default=200, help="requests worked on at once")
@@ -92,6 +95,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allowed=allowed_endpoints(args.allowed_endpoint),
         timing=timing,
         max_concurrent=args.max_concurrent,
+        ready_address=args.health_address,
+        ready_port=args.ready_port,
         record_retention=args.record_retention,
         allow_self_approval=args.allow_self_approval,
         max_response_bytes=args.max_response_bytes,
@@ -116,10 +121,12 @@ def run_operator(args: argparse.Namespace) -> int:
     """Run kopf with our handlers until SIGTERM/SIGINT."""
     import kopf
     import prometheus_client
+    from kopf._cogs.structs.references import Insights  # kept to re-scan a re-created CRD (handlers.py)
 
     from rollback_operator import handlers  # noqa: F401 - registers the handlers
 
     configure_logging(log_format=args.log_format, verbose=args.verbose)
+    insights = Insights()
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr=args.health_address)
     kopf.run(
@@ -127,7 +134,8 @@ def run_operator(args: argparse.Namespace) -> int:
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=f"http://{args.health_address}:{args.health_port}/healthz",
-        memo=kopf.Memo(settings=settings_from(args), namespaces=list(args.namespace)),
+        memo=kopf.Memo(settings=settings_from(args), namespaces=list(args.namespace), insights=insights),
+        insights=insights,
     )
     return 0
 

@@ -66,6 +66,9 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     allowed: tuple[str, ...] = DEFAULT_ALLOWED_ENDPOINTS
     timing: Timing = field(default_factory=Timing)
+    ready_address: str = "0.0.0.0"  # noqa: S104 - probes come from the kubelet, off the Pod
+    ready_port: int = 8081
+    """Where ``/readyz`` is served (0: not served)."""
     record_retention: float = 90 * 86400.0
     """Seconds a RollbackRecord is kept after its last moment; then the operator deletes it."""
     allow_self_approval: bool = False

@@ -19,9 +19,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import kopf
+from kopf._core.reactor import observation
 
 from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.config import Settings
@@ -29,6 +30,7 @@ from rollback_operator.errors import Gone, KubernetesUnavailable
 from rollback_operator.kube import KubeAPI
 from rollback_operator.models import GROUP, PLURAL, TERMINAL_PHASES, UNFINISHED_SELECTOR, VERSION
 from rollback_operator.providers import Registry
+from rollback_operator.readiness import Readiness
 from rollback_operator.reconcile import Reconciler
 from rollback_operator.retention import keep
 from rollback_operator.scheduling import QueueIndex, Supervisor, TargetGate
@@ -46,6 +48,8 @@ class Runtime:
     gate: TargetGate
     supervisor: Supervisor
     reconciler: Reconciler
+    namespaces: Sequence[str] = ()
+    """The namespaces watched (none: all)."""
 
     def observe(self, event_type: str | None, body: dict[str, Any]) -> None:
         """React to one watch event: update the queue, wake its waiters, start or stop its task."""
@@ -70,6 +74,11 @@ class Runtime:
         except KubernetesUnavailable:
             return False
         return False
+
+    async def reprime(self) -> None:
+        """The requests' CRD is back: what the queue held went with the old one; list afresh."""
+        self.queue.clear()
+        await self.prime(self.namespaces)
 
     async def prime(self, namespaces: Sequence[str]) -> None:
         """Load every unfinished request into the queue before the watch delivers any of them."""
@@ -121,7 +130,9 @@ def _tune(settings: kopf.OperatorSettings) -> None:
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.watching.field_selectors[GROUP, PLURAL] = UNFINISHED_SELECTOR
     settings.posting.level = logging.WARNING
-    settings.scanning.disabled = True  # no CRD/namespace scanning: fewer RBAC rights needed
+    settings.scanning.disabled = (
+        False  # watch CRDs: a deleted CRD stops its watch, a restored one restarts it
+    )
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
@@ -137,13 +148,29 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return info
 
 
+async def rescan(settings: kopf.OperatorSettings, insights: Any) -> None:
+    """Make kopf look at the rollback.dev group again, as it does on every CRD event.
+
+    kopf re-scans a group's resources only when a CRD of the group changes. The last event of a
+    re-created CRD can come before the API server's discovery serves the type, and then kopf never
+    watches it again (new requests would go unnoticed until a restart). Readiness sees the type
+    served again and calls this. Uses kopf's own observation step (kopf 1.45 internals).
+    """
+    if insights is None:
+        return
+    event = cast(kopf.RawEvent, {"type": "MODIFIED", "object": {"spec": {"group": GROUP}}})
+    await observation.process_discovered_resource_event(
+        raw_event=event, settings=settings, registry=kopf.get_default_registry(), insights=insights
+    )
+
+
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Tune kopf, build the runtime from the CLI's ``Settings`` and prime the queue."""
     _tune(settings)
     config: Settings = memo.settings
     kube = await KubeAPI.connect(component=COMPONENT, instance=config.identity)
-    registry = Registry.build()
+    registry = Registry.build(settings=config)
     queue = QueueIndex()
     gate = TargetGate(index=queue, recheck=config.timing.queue_recheck)
     runtime: Runtime | None = None
@@ -156,11 +183,22 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     reconciler = Reconciler(
         kube=kube, registry=registry, settings=config, gate=gate, shield=supervisor.shielded
     )
-    runtime = Runtime(kube, registry, queue, gate, supervisor, reconciler)
+    runtime = Runtime(kube, registry, queue, gate, supervisor, reconciler, list(memo.namespaces))
     await runtime.prime(memo.namespaces)
     memo.runtime = runtime
     memo.retention = asyncio.create_task(
         keep(kube, retention=config.record_retention, clock=reconciler.clock), name="record retention"
+    )
+
+    async def back() -> None:
+        await rescan(settings, memo.insights)
+        await runtime.reprime()
+
+    memo.readiness = Readiness(kube, interval=config.timing.queue_recheck, on_back=back)
+    await memo.readiness.check()
+    memo.checking = asyncio.create_task(memo.readiness.keep_checking(), name="readiness")
+    memo.ready_server = (
+        await memo.readiness.serve(config.ready_address, config.ready_port) if config.ready_port else None
     )
 
 
@@ -169,6 +207,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     """Let triggers in flight record their handles, then close the clients."""
     runtime: Runtime = memo.runtime
     memo.retention.cancel()
+    memo.checking.cancel()
+    if memo.ready_server is not None:
+        await memo.ready_server.cleanup()
     await runtime.supervisor.shutdown(grace=memo.settings.timing.claim_grace / 2)
     await runtime.registry.aclose()
     await runtime.kube.close()

@@ -38,9 +38,23 @@ MERGE_PATCH = "application/merge-patch+json"
 _UNREACHABLE = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
-def _api_failure(status: int | None, detail: str, what: str) -> Exception:
-    if status == 404:
+def _object_missing(body: bytes | str | None) -> bool:
+    """Whether a 404 says the *object* does not exist (a ``Status`` naming it), as opposed to its
+    resource type not being served at all (a plain ``404 page not found``: the CRD is gone)."""
+    try:
+        answer = json.loads(body or b"")
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and answer.get("kind") == "Status" and "details" in answer
+
+
+def _api_failure(status: int | None, detail: str, what: str, body: bytes | str | None = None) -> Exception:
+    if status == 404 and _object_missing(body):
         return Gone(what)
+    if status == 404:  # retried until the CRD is back: no request is ever concluded from it
+        return KubernetesUnavailable(
+            f"Kubernetes API: {what}: the resource type is not served (CRD missing?)"
+        )
     if status == 409:
         return Conflict(what)
     # Down, unreachable or overloaded: the reconciler retries like any transient failure.
@@ -60,11 +74,11 @@ async def _answer(call: Awaitable[Any], what: str) -> Any:
             raw = await response.read()
             status, reason = response.status, response.reason
     except ApiException as exc:
-        raise _api_failure(exc.status, f"HTTP {exc.status} {exc.reason}", what) from exc
+        raise _api_failure(exc.status, f"HTTP {exc.status} {exc.reason}", what, exc.body) from exc
     except _UNREACHABLE as exc:
         raise _api_failure(None, type(exc).__name__, what) from exc
     if not 200 <= status <= 299:
-        raise _api_failure(status, f"HTTP {status} {reason}", what)
+        raise _api_failure(status, f"HTTP {status} {reason}", what, raw)
     return json.loads(raw)
 
 
@@ -101,6 +115,17 @@ class KubeAPI:
     async def close(self) -> None:
         """Close the HTTP session."""
         await self._api.close()
+
+    async def served(self) -> set[str]:
+        """The resource types (plurals) rollback.dev/v1alpha1 serves now; empty when none is."""
+        call = self._custom.get_api_resources(GROUP, VERSION, _preload_content=False)
+        try:
+            found = await _answer(call, f"discover {GROUP}/{VERSION}")
+        except KubernetesUnavailable as exc:
+            if "not served" in exc.message:  # the whole group is gone: every CRD of it deleted
+                return set()
+            raise
+        return {str(item["name"]) for item in found.get("resources") or []}
 
     async def get(self, namespace: str, name: str) -> dict[str, Any]:
         """The RollbackRequest as a plain dict; ``Gone`` if it was deleted."""

@@ -87,6 +87,11 @@ class QueueIndex(Mapping[str, Collection[QueueEntry]]):
             if not entries:
                 del self._by_key[key]
 
+    def clear(self) -> None:
+        """Forget every request (their CRD was deleted, and they with it)."""
+        self._by_key.clear()
+        self._key_of.clear()
+
     def __getitem__(self, key: str) -> Collection[QueueEntry]:
         return list(self._by_key[key].values())
 

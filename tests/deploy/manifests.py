@@ -26,6 +26,10 @@ OPERATOR_RIGHTS = {  # (apiGroup, resource, verb): what deploy/rbac/role.yaml mu
     ("rollback.dev", "rollbackapprovals", "get"),
     ("rollback.dev", "rollbackapprovals", "list"),
     ("rollback.dev", "rollbackapprovals", "watch"),
+    ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+    ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+    ("", "namespaces", "list"),
+    ("", "namespaces", "watch"),
     ("", "secrets", "get"),
     ("", "events", "create"),
 }

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -62,6 +63,7 @@ class OperatorProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.health_port = 0
         self.metrics_port = 0
+        self.ready_port = 0
 
     def command(self) -> list[str]:
         scope = [arg for ns in self.namespaces for arg in ("--namespace", ns)] or ["--all-namespaces"]
@@ -72,6 +74,8 @@ class OperatorProcess:
             str(self.health_port),
             "--metrics-port",
             str(self.metrics_port),
+            "--ready-port",
+            str(self.ready_port),
         ]
         return [
             sys.executable,
@@ -89,7 +93,7 @@ class OperatorProcess:
 
     def start(self, *, wait: bool = True) -> OperatorProcess:
         """Start the process (logs appended); wait until /healthz answers unless told not to."""
-        self.health_port, self.metrics_port = free_port(), free_port()
+        self.health_port, self.metrics_port, self.ready_port = free_port(), free_port(), free_port()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -111,6 +115,14 @@ class OperatorProcess:
             except OSError:
                 time.sleep(0.1)
         raise TimeoutError(f"operator not healthy within {timeout}s:\n{self.tail()}")
+
+    def readiness(self) -> tuple[int, str]:
+        """``/readyz``: its status code and body."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ready_port}/readyz", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
 
     def metrics(self) -> str:
         """The /metrics page as text."""
