@@ -38,18 +38,11 @@ class Wire(BaseModel):
 WireT = TypeVar("WireT", bound=Wire)
 
 
-def parse_wire(model: type[WireT], data: Any, *, what: str) -> WireT:
-    """``data`` as ``model``, or ``MalformedResponse`` naming the fields that did not fit.
-
-    The message lists locations and reasons only, never input values: a token response that
-    does not fit must not leak the token it carries.
-    """
-    return parse(model, data, what=what)
-
-
 def read(model: type[WireT], response: httpx.Response, *, what: str) -> WireT:
-    """The JSON body of ``response`` as ``model`` (``MalformedResponse`` otherwise)."""
-    return parse_wire(model, decode_json(response, what=what), what=what)
+    """The JSON body of ``response`` as ``model``, or ``MalformedResponse`` naming the fields that
+    did not fit: locations and reasons only, never input values (a token response that does not
+    fit must not leak the token it carries)."""
+    return parse(model, decode_json(response, what=what), what=what)
 
 
 def status_text(code: object, message: str, details: object = None) -> str:
