@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from rollback_operator.messages import CHECK_PROVIDER
 from rollback_operator.models import TERMINAL_PHASES, Phase, RollbackRequestStatus
 from rollback_operator.port import Clock, Kube, utcnow
 from rollback_operator.reconcile.job import Request
+from rollback_operator.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class StatusWriter:
         since) when ``guard`` is set and whenever the run holds no claim: a run that holds no claim
         may be working from a stale read, and must not overwrite the state of a run that does.
         """
+        situation = replace(situation, message=printable(situation.message))  # ids and texts from afar
         old = self.request.status
         guard = guard or old.operation is None or old.operation.claimed_at is None
         now = self.clock()
@@ -64,7 +67,7 @@ class StatusWriter:
         new.phase = situation.phase
         new.message = situation.message
         new.observed_generation = self.request.generation
-        new.provider = self.request.spec.provider.name  # type: ignore[assignment]
+        new.provider = self.request.spec.provider.name
         new.requested_by = self.request.requested_by
         new.started_at = old.started_at or now
         new.completed_at = now if situation.terminal else None
