@@ -1,6 +1,6 @@
 """Fixtures shared by every test: the session's real control plane and clients for it.
 
-`cluster` is one etcd + kube-apiserver per session (tests.support.controlplane), `k8s_api` a sync
+`cluster` is one control plane per session (tests.support.controlplane), `k8s_api` a sync
 `kubernetes` client for it as admin, `namespace` a fresh namespace per test. Tests that use `cluster`,
 directly or through another fixture, are marked `kube`, so `pytest -m "not kube"` needs no server.
 """

@@ -71,8 +71,9 @@ class TestCA:
         )
         self.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, name: str, *, hosts: list[str]) -> ServerCertificate:
-        """A server certificate for ``hosts`` (DNS names or IP addresses), as ``<name>.crt/.key``."""
+    def issue(self, name: str, *, hosts: list[str], client: x509.Name | None = None) -> ServerCertificate:
+        """A server certificate for ``hosts`` (DNS names or IP addresses), as ``<name>.crt/.key``; with
+        ``client``, a client certificate for that subject instead."""
         key = ec.generate_private_key(ec.SECP256R1())
         alt_names: list[x509.GeneralName] = []
         for host in hosts:
@@ -81,18 +82,20 @@ class TestCA:
             except ValueError:
                 alt_names.append(x509.DNSName(host))
         now = datetime.datetime.now(datetime.UTC)
-        cert = (
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+        builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(hosts[0]))
+            .subject_name(client or _name(hosts[0]))
             .issuer_name(self._cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(self._key, hashes.SHA256())
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         )
+        if alt_names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        cert = builder.sign(self._key, hashes.SHA256())
         paths = ServerCertificate(self.directory / f"{name}.crt", self.directory / f"{name}.key")
         paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         paths.key.touch(mode=0o600)
