@@ -491,9 +491,12 @@ class Node:
                 if table in before["nft_tables"]:  # type: ignore[operator]
                     continue
                 listing = run("nft", "list", "table", *table.split(), check=False)
-                if listing.returncode == 0 and not any(
-                    w in listing.stdout for w in (" jump ", " goto ", " accept", " drop", " counter")
-                ):
+                rules = [
+                    line
+                    for line in map(str.strip, listing.stdout.splitlines())
+                    if line and not line.startswith(("table ", "chain ", "type ", "}"))
+                ]
+                if listing.returncode == 0 and not rules:  # only the empty base chains iptables made
                     run("nft", "delete", "table", *table.split(), check=False)
 
     def _unmount(self) -> None:
