@@ -2,7 +2,7 @@
 
 Every test here is marked ``node``. The node needs root, the Debian packages and the images that
 ``make node-build`` provides; when it cannot start the tier fails loudly (CI is such a machine), and
-``pytest -m "not node"`` runs everything else. The node is taken down after the session, also when
+``pytest -m "not node"`` runs everything else. The node is taken down after the tier, also when
 tests fail (and ``make node-down`` cleans up after a killed run).
 """
 
@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.node)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node() -> Iterator[Node]:
     node = Node()
     node.down()  # whatever a killed run left
@@ -46,19 +46,19 @@ def node() -> Iterator[Node]:
         node.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node_api(node: Node) -> Iterator[kubernetes.client.ApiClient]:
     client = kubernetes.config.new_client_from_config(config_file=str(node.kubeconfig))
     yield client
     client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def provider_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
     return TestCA(tmp_path_factory.mktemp("provider-ca"), "provider sandboxes test CA")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node_sandboxes(
     node: Node, provider_ca: TestCA, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NodeSandboxes]:
@@ -68,7 +68,7 @@ def node_sandboxes(
     boxes.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def installed(node: Node, node_sandboxes: NodeSandboxes, provider_ca: TestCA) -> Node:
     """deploy/ through the overlay, then configured as docs/install.md says: the sandboxes' URLs on
     the allow-list, and the CA that signed their certificate as the providers' CA bundle."""
