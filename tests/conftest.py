@@ -61,7 +61,7 @@ def k8s_api(cluster: ControlPlane) -> Iterator[kubernetes.client.ApiClient]:
 
 @pytest.fixture
 def namespace(k8s_api: kubernetes.client.ApiClient, request: pytest.FixtureRequest) -> str:
-    """A new namespace named after the test; never deleted (nothing would finish the deletion)."""
+    """A new namespace named after the test; left in place for post-mortems (the session's etcd goes)."""
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50].rstrip("-")
     name = f"{stem}-{secrets.token_hex(3)}"
     body = kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name))
