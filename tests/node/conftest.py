@@ -1,7 +1,7 @@
 """The node tier's fixtures: the node, the provider sandboxes on its bridge, the operator installed.
 
 Every test here is marked ``node``. The node needs root, the Debian packages and the images that
-``make node-build`` provides; when it cannot start the tier fails loudly (CI is such a machine), and
+``make node-build`` provides; when it cannot start, the tier fails loudly (CI is such a machine), and
 ``pytest -m "not node"`` runs everything else. The node is taken down after the tier, also when
 tests fail (and ``make node-down`` cleans up after a killed run).
 """
@@ -26,13 +26,6 @@ NAMESPACE = "rollback-operator"
 DEPLOYMENT = "deployment/rollback-operator"
 OVERLAY = Path(__file__).parent / "overlay"
 CA_MOUNT = "/etc/rollback-operator/provider-ca"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.node)
 
 
 @pytest.fixture(scope="package")

@@ -18,6 +18,7 @@ from tests.node.sandboxes import NodeSandboxes
 from tests.support.rollbacks import Requests, manifest
 from tests.support.scenarios import Scenario, World
 
+pytestmark = pytest.mark.node
 PROVIDERS = ["facets", "vector", "yandex"]
 
 
