@@ -82,7 +82,7 @@ HOST_PATHS = (
     "/etc/cni",
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-CGROUP_TOPS = ("kubepods", "kubepods.slice", "k8s.io", "system.slice/containerd.service")
+CGROUP_TOPS = ("kubepods", "kubepods.slice", "k8s.io")  # the kubelet's (cgroupfs) and containerd's
 NFT_TABLES = tuple(
     f"{family} {table}" for family in ("ip", "ip6") for table in ("filter", "nat", "mangle", "raw")
 )
@@ -517,7 +517,9 @@ class Node:
         return [controller / top for controller in controllers for top in CGROUP_TOPS]
 
     def _cgroups_down(self, before: dict[str, object]) -> None:
-        existed = set(before.get("cgroups", []))  # type: ignore[arg-type]
+        if "cgroups" not in before:  # no record of what was there: touch nothing
+            return
+        existed = set(before["cgroups"])  # type: ignore[call-overload]
         for top in self._cgroup_candidates():
             if str(top) in existed or not top.exists():
                 continue
