@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -399,7 +400,7 @@ class Node:
         self._start_once("kube-proxy", [f"--config={self.dir / 'kube-proxy.json'}"])
         if self._pid("dns") is None:
             argv = [
-                str(REPO / ".venv" / "bin" / "python"),
+                sys.executable,  # the project's venv: what runs this
                 "-m",
                 "tests.node.dns",
                 "--listen",
