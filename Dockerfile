@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The operator's container image: `make image` (docs/install.md).
 #
 # Two stages on the same base: `build` turns the source into wheels (ours and every runtime

@@ -28,8 +28,14 @@ lock: ## Re-resolve requirements/dev.lock from pyproject.toml
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
 
 .PHONY: controlplane
-controlplane: ## Build kube-apiserver, etcd and kubectl from the pinned Go modules (cached in .bin/)
+controlplane: ## Build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl from the pinned modules (.bin/)
 	@tests/controlplane/build.sh
+
+.PHONY: node-build
+node-build: venv ## Node tier: Debian packages if missing, kubelet + kube-proxy, the pause and operator images
+	@tests/node/packages.sh
+	@tests/controlplane/build.sh node
+	@tests/node/image.sh
 
 ##@ Develop
 
@@ -53,23 +59,37 @@ check: venv ## Fail when crds/ drifts from the models, then lint
 
 ##@ Test
 
+# The node tier takes its node down itself, also when tests fail; `node-down` after it covers a run
+# that was killed.
 .PHONY: test
-test: venv controlplane ## Run the whole test suite against a real local kube-apiserver + etcd
-	$(PY) -m pytest tests
+test: venv controlplane node-build ## The whole suite: a real local control plane, and the operator as a Pod on a real node
+	@$(PY) -m pytest tests; status=$$?; $(PY) -m tests.node down; exit $$status
 
 .PHONY: test-unit
 test-unit: venv ## Only the tests that need no API server
-	$(PY) -m pytest tests -m "not kube"
+	$(PY) -m pytest tests -m "not kube and not node"
+
+.PHONY: test-node
+test-node: venv controlplane node-build ## Only the node tier (tests/node/, docs/node.md): install deploy/ and test the Pod
+	@$(PY) -m pytest tests/node; status=$$?; $(PY) -m tests.node down; exit $$status
 
 ##@ Local cluster and demo
 
 .PHONY: cluster
-cluster: venv controlplane ## Start a local kube-apiserver + etcd in the background; prints the KUBECONFIG line
+cluster: venv controlplane ## Start a local control plane (no node) in the background; prints the KUBECONFIG line
 	@$(PY) -m tests.support.controlplane up --dir $(CLUSTER_DIR)
 
 .PHONY: cluster-down
 cluster-down: venv ## Stop the cluster started by `make cluster`
 	@$(PY) -m tests.support.controlplane down --dir $(CLUSTER_DIR)
+
+.PHONY: node-up
+node-up: venv controlplane node-build ## Start the local node (docs/node.md) in the background; prints the KUBECONFIG line
+	@$(PY) -m tests.node up
+
+.PHONY: node-down
+node-down: venv ## Stop the local node and undo every change it made to the machine
+	@$(PY) -m tests.node down
 
 .PHONY: demo
 demo: venv controlplane ## Control plane + sandboxes + operator; rollbacks through all three providers
@@ -80,8 +100,9 @@ sandbox: venv ## Run the three provider sandboxes in the foreground
 	$(BIN)/rollback-operator sandbox
 
 .PHONY: clean
-clean: ## Remove the virtual environment, caches and the local cluster state (keeps .bin/)
-	rm -rf $(VENV) $(CLUSTER_DIR) .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove the virtual environment, caches and the local cluster state (keeps .bin/, .node/images/)
+	@if [ -d .node ] && [ -x $(PY) ]; then $(PY) -m tests.node down; fi
+	rm -rf $(VENV) $(CLUSTER_DIR) .pytest_cache .mypy_cache .ruff_cache .node/logs .node/docker
 
 ##@ Image and installation
 

@@ -1,6 +1,6 @@
 """Fixtures shared by every test: the session's real control plane and clients for it.
 
-`cluster` is one etcd + kube-apiserver per session (tests.support.controlplane), `k8s_api` a sync
+`cluster` is one control plane per session (tests.support.controlplane), `k8s_api` a sync
 `kubernetes` client for it as admin, `namespace` a fresh namespace per test, `sandboxes` the three
 provider sandboxes (unseeded) for one test. Tests that use `cluster`,
 directly or through another fixture, are marked `kube`, so `pytest -m "not kube"` needs no server.
@@ -64,7 +64,7 @@ def k8s_api(cluster: ControlPlane) -> Iterator[kubernetes.client.ApiClient]:
 
 @pytest.fixture
 def namespace(k8s_api: kubernetes.client.ApiClient, request: pytest.FixtureRequest) -> str:
-    """A new namespace named after the test; never deleted (nothing would finish the deletion)."""
+    """A new namespace named after the test; left in place for post-mortems (the session's etcd goes)."""
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:50].rstrip("-")
     name = f"{stem}-{secrets.token_hex(3)}"
     body = kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name))

@@ -11,11 +11,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
+import ssl
 import sys
 from collections.abc import Sequence
 
 from rollback_operator import __version__
-from rollback_operator.config import Settings, Timing, allowed_endpoints, default_identity
+from rollback_operator.config import (
+    ENV_CA_BUNDLE,
+    Settings,
+    Timing,
+    allowed_endpoints,
+    default_identity,
+    provider_tls,
+)
 from rollback_operator.retention import parse_duration
 from rollback_operator.text import escape_logs
 
@@ -36,6 +45,12 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=[],
         metavar="URL",
         help="also allow provider URLs under this prefix (repeatable)",
+    )
+    run.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        default=None,
+        help=f"also trust the CA certificates in this PEM file for provider calls (${ENV_CA_BUNDLE})",
     )
     run.add_argument("--log-format", choices=["plain", "json"], default="plain")
     run.add_argument("-v", "--verbose", action="store_true")
@@ -125,16 +140,31 @@ def run_operator(args: argparse.Namespace) -> int:
 
     from rollback_operator import handlers  # noqa: F401 - registers the handlers
 
+    if args.ca_bundle:  # the provider clients read it from the environment (config.provider_tls)
+        os.environ[ENV_CA_BUNDLE] = args.ca_bundle
+    try:
+        provider_tls()  # a wrong bundle stops the operator here, not every request later
+    except (OSError, ssl.SSLError) as exc:
+        print(
+            f"rollback-operator: cannot load the CA bundle {os.environ[ENV_CA_BUNDLE]}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    settings = settings_from(args)
+
     configure_logging(log_format=args.log_format, verbose=args.verbose)
     insights = Insights()
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr=args.health_address)
     kopf.run(
         standalone=True,
+        # kopf would otherwise name itself after getpass.getuser(), which raises KeyError for a uid
+        # without a passwd entry, as the image's 65532 is: our own identity (host/pid/random) instead
+        identity=settings.identity,  # type: ignore[arg-type]  # kopf's Identity is a NewType of str
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=f"http://{args.health_address}:{args.health_port}/healthz",
-        memo=kopf.Memo(settings=settings_from(args), namespaces=list(args.namespace), insights=insights),
+        memo=kopf.Memo(settings=settings, namespaces=list(args.namespace), insights=insights),
         insights=insights,
     )
     return 0

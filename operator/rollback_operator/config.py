@@ -1,4 +1,5 @@
-"""Operator settings: the endpoint allow-list, timing, identity. Built once by the CLI.
+"""Operator settings: the endpoint allow-list, the providers' CA bundle, timing, identity. Built once
+by the CLI.
 
 The allow-list protects credentials: a spec may name any URL, but the operator sends a request
 (and with it a Secret's value) only to URLs that match an allowed prefix. ``endpoint_allowed``
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import ssl
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ DEFAULT_ALLOWED_ENDPOINTS = (
     "https://iam.api.cloud.yandex.net",
 )
 ENV_ALLOWED_ENDPOINTS = "ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS"
+ENV_CA_BUNDLE = "ROLLBACK_OPERATOR_CA_BUNDLE"
 
 
 def allowed_endpoints(extra: Iterable[str] = (), *, environ: dict[str, str] | None = None) -> tuple[str, ...]:
@@ -30,6 +33,22 @@ def allowed_endpoints(extra: Iterable[str] = (), *, environ: dict[str, str] | No
     env = (environ if environ is not None else dict(os.environ)).get(ENV_ALLOWED_ENDPOINTS, "")
     added = [e.strip() for e in env.split(",") if e.strip()] + [e.strip() for e in extra if e.strip()]
     return DEFAULT_ALLOWED_ENDPOINTS + tuple(added)
+
+
+def provider_tls(*, environ: dict[str, str] | None = None) -> ssl.SSLContext:
+    """How provider calls verify TLS: the public CAs httpx trusts (certifi), plus every certificate in
+    the PEM file named by ``$ROLLBACK_OPERATOR_CA_BUNDLE`` (a private CA, a corporate TLS proxy).
+
+    A named file that is missing or holds no certificate raises (``OSError``, ``ssl.SSLError``): the
+    CLI calls this at startup, so a wrong path stops the operator instead of failing every request.
+    """
+    import certifi  # httpx's own dependency and default trust store
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    bundle = (environ if environ is not None else os.environ).get(ENV_CA_BUNDLE, "")
+    if bundle:
+        context.load_verify_locations(cafile=bundle)
+    return context
 
 
 def default_identity() -> str:

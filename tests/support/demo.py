@@ -1,6 +1,6 @@
 """``make demo``: rollbacks through all three providers on a local control plane, shown live.
 
-Starts a real kube-apiserver + etcd, the three provider sandboxes and the operator (as a process,
+Starts a real local control plane, the three provider sandboxes and the operator (as a process,
 exactly as a user runs it), applies a Secret and a RollbackRequest per provider with ``kubectl``,
 plus a dry run and one that fails for a visible reason, prints every status change as it happens,
 and ends with ``kubectl get rbr``. Everything it started is stopped on exit, also on Ctrl-C.

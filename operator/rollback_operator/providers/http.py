@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from rollback_operator import metrics
+from rollback_operator.config import provider_tls
 from rollback_operator.errors import (
     CredentialsInvalid,
     EndpointNotAllowed,
@@ -126,6 +127,7 @@ class ProviderHTTP:
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
+            verify=provider_tls(),
         )
 
     async def aclose(self) -> None:

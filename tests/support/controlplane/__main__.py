@@ -1,6 +1,6 @@
 """The command line behind `make cluster` / `make cluster-down`: a control plane that outlives the call.
 
-`up` starts etcd + kube-apiserver in the background (or finds them running), then prints exactly one
+`up` starts the control plane in the background (or finds them running), then prints exactly one
 line, `export KUBECONFIG=<path>`, so that `eval "$(python -m tests.support.controlplane up --dir D)"`
 works; progress goes to stderr. `down` stops them and removes the directory's state.
 """
@@ -18,7 +18,7 @@ from tests.support.controlplane import BIN_DIR, ControlPlane, ControlPlaneError
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.support.controlplane",
-        description="Run etcd + kube-apiserver in the background.",
+        description="Run etcd, kube-apiserver, kube-controller-manager and kube-scheduler in the background.",
     )
     parser.add_argument("command", choices=("up", "down"))
     parser.add_argument("--dir", type=Path, required=True, help="state, logs and kubeconfig live here")

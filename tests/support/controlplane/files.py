@@ -24,11 +24,14 @@ class State:
     api_port: int
     token: str
     nobody_token: str
+    controller_manager_token: str
+    scheduler_token: str
 
     @classmethod
     def fresh(cls) -> State:
         etcd_port, peer_port, api_port = free_ports(3)
-        return cls(etcd_port, peer_port, api_port, secrets.token_hex(16), secrets.token_hex(16))
+        tokens = (secrets.token_hex(16) for _ in range(4))
+        return cls(etcd_port, peer_port, api_port, *tokens)
 
     @classmethod
     def load(cls, path: Path) -> State | None:
@@ -39,7 +42,12 @@ class State:
 
     def token_file(self) -> str:
         """kube-apiserver's --token-auth-file: `token,user,uid[,"group,..."]` per line."""
-        return f"{self.token},admin,admin,system:masters\n{self.nobody_token},nobody,nobody\n"
+        return (
+            f"{self.token},admin,admin,system:masters\n{self.nobody_token},nobody,nobody\n"
+            # the users the built-in RBAC policy gives the controllers' rights to
+            f"{self.controller_manager_token},system:kube-controller-manager,kcm\n"
+            f"{self.scheduler_token},system:kube-scheduler,scheduler\n"
+        )
 
 
 def free_ports(count: int) -> list[int]:

@@ -1,4 +1,5 @@
-"""`ControlPlane`: etcd + kube-apiserver on free loopback ports, with an admin and a `nobody` user.
+"""`ControlPlane`: etcd, kube-apiserver, kube-controller-manager and kube-scheduler on loopback, with an
+admin and a `nobody` user.
 
 Used by the pytest fixtures in tests/conftest.py, by the command line in `__main__` and by the demo
 and the benchmarks. See the package docstring for what the servers can and cannot do.
@@ -20,9 +21,15 @@ from tests.support.controlplane import files, processes
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 90.0
-_SERVERS = ("kube-apiserver", "etcd")  # stop order: the API server first, its storage last
+# stop order: the controllers first, then the API server, its storage last
+_CONTROLLERS = ("kube-scheduler", "kube-controller-manager")
+_SERVERS = (*_CONTROLLERS, "kube-apiserver", "etcd")
 _SERVER_FILES = tuple(f"{server}.{ext}" for server in _SERVERS for ext in ("pid", "log"))
 _OWN_FILES = ("state.json", "tokens.csv", "sa.key", "kubeconfig", *_SERVER_FILES)
+_CONTROLLER_USERS = {
+    "kube-controller-manager": "system:kube-controller-manager",
+    "kube-scheduler": "system:kube-scheduler",
+}
 
 
 class ControlPlaneError(RuntimeError):
@@ -63,7 +70,8 @@ class ControlPlane:
         return self._require_state().nobody_token
 
     def start(self) -> None:
-        """Start from empty storage and return once the API server serves the `default` namespace."""
+        """Start from empty storage and return once the API server serves the `default` namespace and
+        the controller manager has made its `default` ServiceAccount."""
         self._check_binaries()
         self.stop()  # leftovers of an earlier run in the same directory would hold the files
         self.purge()
@@ -74,6 +82,9 @@ class ControlPlane:
         try:
             self._launch("etcd", self._etcd_argv())
             self.start_apiserver()
+            for name in _CONTROLLERS:
+                self._launch(name, self._controller_argv(name))
+            self._wait_for("/api/v1/namespaces/default/serviceaccounts/default", "kube-controller-manager")
         except BaseException:  # a failed start or a Ctrl-C: a half-started server has nothing to save
             self.stop(grace=0)
             raise
@@ -104,7 +115,7 @@ class ControlPlane:
             (self.workdir / name).unlink(missing_ok=True)
         for kubeconfig in self.workdir.glob("kubeconfig-*"):
             kubeconfig.unlink()
-        for directory in ("etcd", "pki"):
+        for directory in ("etcd", "pki", "flex"):
             shutil.rmtree(self.workdir / directory, ignore_errors=True)
         if self.workdir.is_dir() and not any(self.workdir.iterdir()):
             self.workdir.rmdir()  # only when nothing else lives there
@@ -187,12 +198,33 @@ class ControlPlane:
             f"--service-account-signing-key-file={sa_key}",
             f"--token-auth-file={self.workdir / 'tokens.csv'}",
             "--authorization-mode=RBAC",
-            "--disable-admission-plugins=ServiceAccount",  # no controller creates `default` accounts
             "--allow-privileged=true",
             "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false",
             "--profiling=false",
         ]
+
+    def _controller_argv(self, name: str) -> list[str]:
+        """kube-controller-manager or kube-scheduler, as the user the built-in RBAC policy names."""
+        state = self._require_state()
+        token = state.controller_manager_token if name == "kube-controller-manager" else state.scheduler_token
+        kubeconfig = self.kubeconfig_for(token, _CONTROLLER_USERS[name])
+        argv = [
+            str(self.bin_dir / name),
+            f"--kubeconfig={kubeconfig}",
+            "--leader-elect=false",
+            "--secure-port=0",  # no health or metrics server: no port to collide with another plane
+            "--profiling=false",
+        ]
+        if name == "kube-controller-manager":
+            argv += [
+                "--use-service-account-credentials=true",  # each controller with its own rights
+                f"--service-account-private-key-file={self.workdir / 'sa.key'}",
+                f"--root-ca-file={self.ca_file}",  # the ca.crt of every ServiceAccount token volume
+                "--service-cluster-ip-range=10.0.0.0/24",
+                f"--flex-volume-plugin-dir={self.workdir / 'flex'}",  # it creates it: keep it here
+            ]
+        return argv
 
     def _launch(self, name: str, argv: list[str]) -> None:
         log_path = self.workdir / f"{name}.log"
@@ -201,14 +233,19 @@ class ControlPlane:
         (self.workdir / f"{name}.pid").write_text(f"{child.pid}\n")
 
     def _wait_ready(self) -> None:
+        self._wait_for("/readyz", "kube-apiserver")
+        self._wait_for("/api/v1/namespaces/default", "kube-apiserver")
+
+    def _wait_for(self, path: str, server: str) -> None:
+        """Until GET `path` answers 200; `server` is the one whose log explains a timeout."""
         deadline = time.monotonic() + READY_TIMEOUT
-        while not (self._serves("/readyz") and self._serves("/api/v1/namespaces/default")):
+        while not self._serves(path):
             for name, child in self._children.items():
                 if child.poll() is not None:
                     raise ControlPlaneError(f"{name} exited with {child.returncode}\n{self._log_tail(name)}")
             if time.monotonic() > deadline:
-                tail = self._log_tail("kube-apiserver")
-                raise ControlPlaneError(f"kube-apiserver not ready after {READY_TIMEOUT:.0f}s\n{tail}")
+                tail = self._log_tail(server)
+                raise ControlPlaneError(f"{path} not served after {READY_TIMEOUT:.0f}s\n{tail}")
             time.sleep(0.2)
 
     def _serves(self, path: str) -> bool:
