@@ -29,6 +29,12 @@ INSTALLED = {
     ("Deployment", "rollback-operator"),
     ("Service", "rollback-operator-metrics"),
     ("NetworkPolicy", "rollback-operator"),
+    ("ValidatingAdmissionPolicy", "rollbackapprovals.rollback.dev"),
+    ("ValidatingAdmissionPolicyBinding", "rollbackapprovals.rollback.dev"),
+    ("ClusterRole", "rollback-requester"),
+    ("ClusterRole", "rollback-approver"),
+    ("ClusterRole", "rollback-viewer"),
+    ("ClusterRole", "rollback-history"),
 }
 
 

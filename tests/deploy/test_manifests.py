@@ -112,12 +112,12 @@ def test_metrics_are_exposed_by_a_service_port_named_metrics_and_annotated_for_p
     assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"]) == ("true", "9090")
 
 
-def test_the_network_policy_admits_traffic_to_the_health_and_metrics_ports_only() -> None:
+def test_the_network_policy_admits_traffic_to_the_probe_and_metrics_ports_only() -> None:
     policy = only(DEPLOY / "operator" / "network_policy.yaml")["spec"]
 
     assert policy["podSelector"]["matchLabels"].items() <= POD["metadata"]["labels"].items()
     assert policy["policyTypes"] == ["Ingress"]
-    assert [p["port"] for rule in policy["ingress"] for p in rule["ports"]] == ["health", "metrics"]
+    assert [p["port"] for rule in policy["ingress"] for p in rule["ports"]] == ["health", "ready", "metrics"]
 
 
 def _grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:

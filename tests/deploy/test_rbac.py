@@ -164,7 +164,7 @@ FORBIDDEN: dict[str, Call] = {
     "delete its own Deployment": lambda api, ns: AppsV1Api(api).delete_namespaced_deployment(
         "rollback-operator", OPERATOR_NAMESPACE
     ),
-    "list namespaces": lambda api, ns: CoreV1Api(api).list_namespace(),
+    "delete a namespace": lambda api, ns: CoreV1Api(api).delete_namespace(ns),
     "read the CRD": lambda api, ns: ApiextensionsV1Api(api).read_custom_resource_definition(
         f"{PLURAL}.{GROUP}"
     ),
