@@ -356,3 +356,22 @@ def test_requested_by_is_stamped_by_the_api_server_and_copied_into_status_and_re
     assert rec["spec"]["requestedBy"] == "alice"
     trigger = next(e for e in requests_.wait_events("asked", 2) if e.reason == "RollbackTriggered")
     assert "requested by alice" in trigger.message
+
+
+def test_a_namespace_deleted_and_synced_again_does_not_roll_back_again(
+    cluster: ControlPlane, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    """The namespace controller deletes the request with its namespace; Git brings both back."""
+    scenario = _target(sandboxes, "yandex")
+    operator_factory().start()
+    _apply(requests_, scenario, "synced")
+    first = requests_.wait_terminal("synced")
+
+    cluster.kubectl("delete", "namespace", requests_.namespace, "--wait=true", timeout=120)
+    cluster.kubectl("create", "namespace", requests_.namespace)
+    _apply(requests_, scenario, "synced")  # the sync re-creates the Secret and the request
+    again = requests_.wait_terminal("synced", timeout=60)
+
+    assert condition(first, "Ready")["reason"] == "RollbackSucceeded", first
+    assert condition(again, "Ready")["reason"] == "AlreadyExecuted", again
+    assert scenario.rollbacks(sandboxes) == 1
