@@ -111,6 +111,8 @@ def test_a_request_waits_with_its_plan_until_another_person_approves_then_rolls_
     rec = requests_.record(requests_.record_name("gated"))
     assert rec is not None
     assert (rec["spec"]["requestedBy"], rec["spec"]["approvedBy"]) == ("alice", "bob")
+    trigger = next(e for e in requests_.wait_events("gated", 3) if e.reason == "RollbackTriggered")
+    assert "requested by alice, approved by bob" in trigger.message
 
 
 def test_a_rejection_fails_the_request_with_nothing_sent(

@@ -100,6 +100,76 @@ def _watch(cluster: ControlPlane, names: list[str], timeout: float = 120) -> Non
     raise TimeoutError("the demo's requests did not finish in time")
 
 
+def _kubectl_json(cluster: ControlPlane, *args: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(cluster.kubectl(*args, "-o", "json").stdout)
+    return result
+
+
+def _status(cluster: ControlPlane, name: str) -> dict[str, Any]:
+    return dict(_kubectl_json(cluster, "get", "rbr", name, "-n", NAMESPACE).get("status") or {})
+
+
+def _until_phase(cluster: ControlPlane, name: str, *phases: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = _status(cluster, name)
+        if status.get("phase") in phases:
+            return status
+        time.sleep(0.25)
+    raise TimeoutError(f"{name} did not reach {phases}")
+
+
+def _recreate(cluster: ControlPlane, manifests: list[dict[str, Any]]) -> None:
+    """What a GitOps prune and re-sync does: delete a finished request and apply it again."""
+    _say("GitOps re-creates a finished request: kubectl delete, then kubectl apply of the same manifest")
+    original = next(m for m in manifests if m["metadata"]["name"] == "api-after-bad-release")
+    cluster.kubectl("delete", "rbr", "api-after-bad-release", "-n", NAMESPACE)
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(original))
+    status = _until_phase(cluster, "api-after-bad-release", *TERMINAL)
+    print(f"  {status['phase']}: {status['message']}")
+
+
+def _approval(cluster: ControlPlane, scenario: Scenario) -> None:
+    """alice asks for a rollback that needs an approval; bob approves it (the API server checks who)."""
+    _say("An approved rollback: alice requests it, bob approves it (kubectl --as, checked at admission)")
+    cluster.kubectl("create", "rolebinding", "alice-requests", "--clusterrole=rollback-requester",
+                    "--user=alice", "-n", NAMESPACE)  # fmt: skip
+    cluster.kubectl("create", "rolebinding", "bob-approves", "--clusterrole=rollback-approver",
+                    "--user=bob", "-n", NAMESPACE)  # fmt: skip
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(_secret(scenario)))
+    request = _request("gated-rollback", scenario, "needs a second pair of eyes", approval={"required": True})
+    cluster.kubectl("--as", "alice", "create", "-f", "-", input=json.dumps(request))
+    status = _until_phase(cluster, "gated-rollback", "AwaitingApproval")
+    print(f"  {status['phase']}: {status['message']}")
+    uid = _kubectl_json(cluster, "get", "rbr", "gated-rollback", "-n", NAMESPACE)["metadata"]["uid"]
+    forged = _approval_body(uid, status, by="carol")
+    refused = cluster.kubectl("--as", "bob", "create", "-f", "-", input=json.dumps(forged), check=False)
+    print(f"  bob claiming to be carol: {refused.stderr.strip().splitlines()[-1]}")
+    cluster.kubectl(
+        "--as", "bob", "create", "-f", "-", input=json.dumps(_approval_body(uid, status, by="bob"))
+    )
+    status = _until_phase(cluster, "gated-rollback", *TERMINAL)
+    who = f"requested by {status.get('requestedBy')}, approved by {status.get('approvedBy')}"
+    print(f"  {status['phase']}: {who}")
+
+
+def _approval_body(uid: str, status: dict[str, Any], *, by: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "rollback.dev/v1alpha1",
+        "kind": "RollbackApproval",
+        "metadata": {"generateName": f"gated-rollback-{by}-", "namespace": NAMESPACE},
+        "spec": {
+            "requestName": "gated-rollback",
+            "requestUID": uid,
+            "from": status["currentVersion"],
+            "to": status["targetVersion"],
+            "decision": "Approve",
+            "approvedBy": by,
+            "comment": "checked with the on-call lead",
+        },
+    }
+
+
 def run(workdir: Path) -> int:
     _say("Starting a local kube-apiserver + etcd (built from the official Go modules)")
     cluster = ControlPlane(workdir / "cluster", BIN_DIR)
@@ -117,6 +187,8 @@ def run(workdir: Path) -> int:
             sandboxes, vector_step_seconds=1.5, yandex_operation_seconds=3, yandex_service_account=True
         )
         manifests, targets = _manifests(world)
+        gated = world.vector()
+        world.apply()
         _say("Starting the operator as its least-privilege ServiceAccount (deploy/rbac/)")
         env = {**cluster.env(), "KUBECONFIG": str(install_operator_rbac(cluster))}
         allowed = [a for url in sandboxes.allowed_endpoints() for a in ("--allowed-endpoint", url)]
@@ -141,6 +213,13 @@ def run(workdir: Path) -> int:
         _say("Events of one request: kubectl describe rbr api-after-bad-release")
         described = cluster.kubectl("describe", "rbr", "api-after-bad-release", "-n", NAMESPACE).stdout
         print(described[described.find("Events:") :])
+        _recreate(cluster, manifests)
+        _approval(cluster, gated)
+        _say("The cluster's rollback history: kubectl get rollbackrecords")
+        print(cluster.kubectl("get", "rollbackrecords").stdout)
+        _say("Rollbacks each sandbox received (still exactly one per target)")
+        for name, scenario in {**targets, "gated-rollback": gated}.items():
+            print(f"  {scenario.sandbox:7} {name:28} {scenario.rollbacks(sandboxes)}")
         return 0
     finally:
         _say("Cleaning up")

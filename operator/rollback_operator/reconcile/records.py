@@ -140,8 +140,8 @@ async def mirror(job: Job, record: RollbackRecord, calls: Calls) -> None:
         when = status.completed_at.isoformat().replace("+00:00", "Z") if status.completed_at else "earlier"
         message = (
             f"this request (same namespace, name and spec) already ran: RollbackRecord {record.name}, "
-            f"completed {when}, ended {outcome.reason}: {outcome.message} Nothing was sent again. "
-            + RUN_AGAIN.format(record=record.name)
+            f"completed {when}, ended {outcome.reason} ({outcome.message.rstrip('.')}). "
+            "Nothing was sent again. " + RUN_AGAIN.format(record=record.name)
         )
         situation = Situation(
             outcome.phase, Reason.ALREADY_EXECUTED, message, triggered=triggered, resolved=True

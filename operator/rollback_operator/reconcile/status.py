@@ -98,9 +98,11 @@ class StatusWriter:
         """Post an Event for a transition, and count metrics when it is the last one."""
         message = situation.message
         if situation.reason == Reason.ROLLBACK_TRIGGERED:
-            message = (
-                f"{message}; requested by {self.request.requested_by}; reason: {self.request.spec.reason}"
+            approved = self.request.status.approved_by
+            who = f"requested by {self.request.requested_by}" + (
+                f", approved by {approved}" if approved else ""
             )
+            message = f"{message}; {who}; reason: {self.request.spec.reason}"
         log.info("%s/%s: %s: %s", self.request.namespace, self.request.name, situation.reason, message)
         await self.kube.post_event(
             self.request.body,
