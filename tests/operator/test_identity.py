@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rollback_operator.sandbox.serve import Sandboxes
+from rollback_sandbox.serve import Sandboxes
 
 from tests.support.controlplane import REPO, ControlPlane
 from tests.support.operator import OperatorProcess
