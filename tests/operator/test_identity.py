@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rollback_sandbox.serve import Sandboxes
-
 from tests.support.controlplane import REPO, ControlPlane
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, manifest
