@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from rollback_operator.models import Condition, ConditionStatus, Phase
+from rollback_operator.status_models import Condition, ConditionStatus, Phase
 
 RESOLVED, TRIGGERED, READY, RECONCILING, STALLED = "Resolved", "Triggered", "Ready", "Reconciling", "Stalled"
 APPROVED = "Approved"

@@ -4,10 +4,8 @@
 which fails with a diff when a committed ``crds/`` file drifts from the models. With no flag the
 YAML goes to stdout. Tests import ``render`` and ``crd_manifest``.
 
-pydantic emits JSON Schema; the API server wants a *structural* OpenAPI v3 schema. ``structural``
-bridges the two: it inlines ``$ref``/``$defs``, turns ``X | None`` (``anyOf`` with null) into plain
-``X`` (nullable means "not required"), and drops ``title`` and ``additionalProperties: false``
-(unknown fields are pruned by the server, and refused by ``kubectl``'s strict field validation).
+pydantic emits JSON Schema; the API server wants a *structural* OpenAPI v3 schema, which
+``schema.structural`` makes of it.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel
@@ -38,10 +35,8 @@ from rollback_operator.models import (
     PLURAL,
     SHORT_NAME,
     SINGULAR,
-    STATUS_DEFAULT,
     VERSION,
     RollbackRequestSpec,
-    RollbackRequestStatus,
 )
 from rollback_operator.record import (
     RECORD_KIND,
@@ -51,8 +46,8 @@ from rollback_operator.record import (
     RecordSpec,
     RecordStatus,
 )
-
-Schema = dict[str, Any]
+from rollback_operator.schema import Schema, structural
+from rollback_operator.status_models import STATUS_DEFAULT, RollbackRequestStatus
 
 CRD_DIR = Path("crds")
 HEADER = (
@@ -168,67 +163,6 @@ APPROVAL = Resource(
 RESOURCES = (REQUEST, RECORD, APPROVAL)
 CRD_NAME = REQUEST.crd_name
 CRD_FILE = REQUEST.file
-_DROPPED_KEYWORDS = frozenset({"title", "$defs", "additionalProperties"})
-
-
-class SchemaError(ValueError):
-    """The models produced a schema the API server would not accept as structural."""
-
-
-def structural(schema: Schema) -> Schema:
-    """A pydantic JSON Schema (with ``$defs``) as an inlined, structural OpenAPI v3 schema."""
-    converted = _convert(schema, defs=schema.get("$defs", {}))
-    _require_types(converted, path="")
-    return converted
-
-
-def _convert(node: Schema, *, defs: Schema) -> Schema:
-    node = _inline(node, defs=defs)
-    out: Schema = {}
-    for key, value in node.items():
-        if key in _DROPPED_KEYWORDS:
-            continue
-        if key == "properties":
-            out[key] = {name: _convert(sub, defs=defs) for name, sub in value.items()}
-        elif key == "items":
-            out[key] = _convert(value, defs=defs)
-        else:
-            out[key] = value
-    return out
-
-
-def _inline(node: Schema, *, defs: Schema) -> Schema:
-    """Resolve ``anyOf [X, null]`` and ``$ref`` into one node; the referring node's keys win."""
-    node = dict(node)
-    if "anyOf" in node:
-        branches = [branch for branch in node.pop("anyOf") if branch != {"type": "null"}]
-        if len(branches) != 1:
-            raise SchemaError(f"only `X | None` unions can be expressed structurally: {branches}")
-        if "default" in node and node["default"] is None:
-            del node["default"]  # "null by default" is what leaving a field out already means
-        node = _merge(branches[0], node)
-    if "$ref" in node:
-        referenced = defs[node.pop("$ref").rsplit("/", 1)[-1]]
-        node = _merge(_inline(referenced, defs=defs), node)
-    return node
-
-
-def _merge(base: Schema, override: Schema) -> Schema:
-    """``override`` wins, except that CEL rules of a model and of the field using it add up."""
-    rules = [*base.get("x-kubernetes-validations", []), *override.get("x-kubernetes-validations", [])]
-    merged = {**base, **override}
-    if rules:
-        merged["x-kubernetes-validations"] = rules
-    return merged
-
-
-def _require_types(node: Schema, *, path: str) -> None:
-    if "type" not in node:
-        raise SchemaError(f"schema node {path or '<root>'} has no type")
-    for name, sub in node.get("properties", {}).items():
-        _require_types(sub, path=f"{path}.{name}")
-    if "items" in node:
-        _require_types(node["items"], path=f"{path}[]")
 
 
 def openapi_schema(resource: Resource = REQUEST) -> Schema:

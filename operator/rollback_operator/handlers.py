@@ -28,12 +28,13 @@ from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.config import Settings
 from rollback_operator.errors import Gone, KubernetesUnavailable
 from rollback_operator.kube import KubeAPI
-from rollback_operator.models import GROUP, PLURAL, TERMINAL_PHASES, UNFINISHED_SELECTOR, VERSION
+from rollback_operator.models import GROUP, PLURAL, VERSION
 from rollback_operator.providers import Registry
 from rollback_operator.readiness import Readiness
 from rollback_operator.reconcile import Reconciler
 from rollback_operator.retention import keep
 from rollback_operator.scheduling import QueueIndex, Supervisor, TargetGate
+from rollback_operator.status_models import TERMINAL_PHASES, UNFINISHED_SELECTOR
 
 COMPONENT = "rollback-operator"
 

@@ -26,8 +26,9 @@ from rollback_operator import __version__
 from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.credentials import SecretData
 from rollback_operator.errors import Conflict, Gone, KubernetesUnavailable
-from rollback_operator.models import GROUP, KIND, PLURAL, UNFINISHED_SELECTOR, VERSION
+from rollback_operator.models import GROUP, KIND, PLURAL, VERSION
 from rollback_operator.record import RECORD_PLURAL
+from rollback_operator.status_models import UNFINISHED_SELECTOR
 from rollback_operator.text import printable
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from rollback_operator.models import OperationState, Phase
+from rollback_operator.status_models import OperationState, Phase
 
 RECORD_KIND = "RollbackRecord"
 RECORD_PLURAL = "rollbackrecords"

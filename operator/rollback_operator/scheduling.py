@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollback_operator.models import TERMINAL_PHASES
+from rollback_operator.status_models import TERMINAL_PHASES
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rollback_operator import crd
+from rollback_operator import crd, schema
 from tests.support.crd import CRD_FILE
 
 
@@ -143,8 +143,8 @@ def test_every_string_in_spec_is_bounded_for_the_cel_cost_estimator() -> None:
 
 
 def test_unsupported_unions_are_refused() -> None:
-    with pytest.raises(crd.SchemaError, match=r"X \| None"):
-        crd.structural({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+    with pytest.raises(schema.SchemaError, match=r"X \| None"):
+        schema.structural({"anyOf": [{"type": "string"}, {"type": "integer"}]})
 
 
 def test_every_crd_is_written_and_checked_from_its_models(tmp_path: Path) -> None:

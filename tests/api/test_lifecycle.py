@@ -13,16 +13,13 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient, CustomObjectsApi
 
-from rollback_operator.models import (
-    GROUP,
-    PLURAL,
-    VERSION,
+from rollback_operator.models import GROUP, PLURAL, VERSION, RollbackRequestSpec
+from rollback_operator.status_models import (
     Condition,
     ConditionStatus,
     Operation,
     OperationState,
     Phase,
-    RollbackRequestSpec,
     RollbackRequestStatus,
 )
 from tests.api.cases import manifest, spec_with

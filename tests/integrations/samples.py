@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rollback_operator.conditions import Reason, Situation
-from rollback_operator.models import Operation, OperationState, Phase
 from rollback_operator.reconcile.job import Request
 from rollback_operator.reconcile.status import StatusWriter
+from rollback_operator.status_models import Operation, OperationState, Phase
 from tests.support.memory import MemoryKube, fresh
 
 Step = tuple[Situation, dict[str, Any]]

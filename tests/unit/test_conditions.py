@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rollback_operator.conditions import TYPES, Reason, Situation, ready_reason, render
-from rollback_operator.models import Phase
+from rollback_operator.status_models import Phase
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -15,17 +15,14 @@ import yaml
 from pydantic import ValidationError
 
 from rollback_operator.models import (
-    Condition,
-    ConditionStatus,
     FacetsProvider,
-    Phase,
     ProviderSpec,
     RollbackRequestSpec,
-    RollbackRequestStatus,
     Target,
     VectorProvider,
     YandexServerlessContainerProvider,
 )
+from rollback_operator.status_models import Condition, ConditionStatus, Phase, RollbackRequestStatus
 from tests.api.cases import (
     INVALID,
     SAMPLE_NAMES,

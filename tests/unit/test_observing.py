@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 from rollback_operator.config import Timing
 from rollback_operator.errors import ProviderUnavailable
-from rollback_operator.models import OperationState
 from rollback_operator.providers.base import Credentials, Handle, Progress
 from rollback_operator.reconcile import observe
 from rollback_operator.reconcile.job import Job, Request
 from rollback_operator.reconcile.status import StatusWriter
+from rollback_operator.status_models import OperationState
 from tests.support.memory import MemoryKube, fresh
 from tests.unit.samples import START, Clockwork, calls
 

@@ -13,9 +13,9 @@ import pytest
 from rollback_operator.cli import configure_logging
 from rollback_operator.errors import ProviderRejected
 from rollback_operator.kube import event_body
-from rollback_operator.models import OperationState
 from rollback_operator.providers.base import Progress, Resolution
 from rollback_operator.providers.http import ProviderHTTP, RetryPolicy
+from rollback_operator.status_models import OperationState
 from rollback_operator.text import printable
 
 FORGED = "rollback please\n[2026-12-06 06:00:00,000] kopf.objects [INFO] Handler succeeded\x1b[2J\u009b31m"

@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime
 
 from rollback_operator.conditions import Reason, Situation
-from rollback_operator.models import Operation, Phase
 from rollback_operator.reconcile.job import Request
 from rollback_operator.reconcile.status import StatusWriter
+from rollback_operator.status_models import Operation, Phase
 from tests.support.memory import MemoryKube, fresh
 from tests.unit import samples
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from rollback_operator.approval import APPROVAL_KIND, Decision
-from rollback_operator.models import GROUP, VERSION, Phase
+from rollback_operator.models import GROUP, VERSION
 from rollback_operator.plugin.errors import PluginError
 from rollback_operator.plugin.show import condition, status_of
+from rollback_operator.status_models import Phase
 
 NOT_WAITING = (
     "{name} is not awaiting approval (phase {phase}); only a request in AwaitingApproval can be decided"

@@ -13,9 +13,9 @@ import sys
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TextIO
 
-from rollback_operator.models import Phase
 from rollback_operator.plugin.errors import EXIT_FAILED, EXIT_OK, PluginError
 from rollback_operator.plugin.show import is_terminal, phase_of, progress_key, progress_line
+from rollback_operator.status_models import Phase
 
 if TYPE_CHECKING:  # cluster.py imports kubernetes_asyncio, which cli.py loads only when needed
     from rollback_operator.plugin.cluster import Cluster

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rollback_operator.conditions import READY
-from rollback_operator.models import TERMINAL_PHASES
+from rollback_operator.status_models import TERMINAL_PHASES
 
 NO_STATUS = "waiting for the operator to pick the request up"
 MESSAGE_WIDTH = 80

@@ -38,13 +38,13 @@ import httpx
 
 from rollback_operator.models import (
     FacetsProvider,
-    OperationState,
     ProviderName,
     Target,
     VectorProvider,
     YandexServerlessContainerProvider,
 )
 from rollback_operator.providers.http import DEFAULT_TIMEOUT, CallLimits, ProviderHTTP, RetryPolicy
+from rollback_operator.status_models import OperationState
 from rollback_operator.text import printable
 
 SpecT = TypeVar("SpecT", FacetsProvider, VectorProvider, YandexServerlessContainerProvider)

@@ -33,12 +33,12 @@ from rollback_operator.errors import (
     TransientError,
 )
 from rollback_operator.messages import CHECK_PROVIDER
-from rollback_operator.models import OperationState, Phase
 from rollback_operator.port import Clock
 from rollback_operator.providers.base import Handle, Recovery, RecoveryState, Resolution
 from rollback_operator.reconcile.calls import Calls
 from rollback_operator.reconcile.job import Job
 from rollback_operator.reconcile.observe import first_look, settle
+from rollback_operator.status_models import OperationState, Phase
 
 log = logging.getLogger(__name__)
 Shield = Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]

@@ -21,10 +21,10 @@ from rollback_operator.approval import ApprovalSpec, Decision, parse
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.errors import PlanChanged, Rejected
 from rollback_operator.messages import APPROVE_HOW
-from rollback_operator.models import Phase
 from rollback_operator.providers.base import Resolution
 from rollback_operator.reconcile.calls import Calls
 from rollback_operator.reconcile.job import Job, resolution_facts
+from rollback_operator.status_models import Phase
 
 
 class ApprovalStore(Protocol):

@@ -20,11 +20,11 @@ from rollback_operator.conditions import Situation
 from rollback_operator.config import Timing, backoff
 from rollback_operator.credentials import SecretCache
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, GaveUp, TransientError
-from rollback_operator.models import Operation, Phase
 from rollback_operator.port import Clock, Kube, Sleep
 from rollback_operator.providers.base import Credentials
 from rollback_operator.reconcile.job import Job
 from rollback_operator.reconcile.records import Records
+from rollback_operator.status_models import Operation, Phase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rollback_operator.errors import OutcomeUnknown
-from rollback_operator.models import Operation, OperationState, RollbackRequestSpec, RollbackRequestStatus
+from rollback_operator.models import RollbackRequestSpec
 from rollback_operator.port import Clock
 from rollback_operator.providers.base import Provider, Resolution
 from rollback_operator.record import RollbackRecord, identity, record_name
+from rollback_operator.status_models import Operation, OperationState, RollbackRequestStatus
 
 if TYPE_CHECKING:
     from rollback_operator.reconcile.status import StatusWriter

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Sequence
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.config import backoff
 from rollback_operator.errors import RollbackError, TransientError
-from rollback_operator.models import Operation, OperationState, Phase
 from rollback_operator.providers.base import Handle, Progress
 from rollback_operator.reconcile.calls import Calls
 from rollback_operator.reconcile.job import Job, deadline_after, with_state
+from rollback_operator.status_models import Operation, OperationState, Phase
 
 log = logging.getLogger(__name__)
 FIRST_LOOK_SECONDS = 1.0

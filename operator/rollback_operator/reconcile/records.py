@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.messages import RUN_AGAIN
-from rollback_operator.models import GROUP, VERSION, Operation
+from rollback_operator.models import GROUP, VERSION
 from rollback_operator.port import Clock, Kube
 from rollback_operator.providers.base import Resolution
 from rollback_operator.reconcile.job import Job
+from rollback_operator.status_models import Operation
 
 if TYPE_CHECKING:
     from rollback_operator.reconcile.calls import Calls

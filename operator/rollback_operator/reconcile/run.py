@@ -35,7 +35,7 @@ from rollback_operator.errors import (
     PreconditionFailed,
 )
 from rollback_operator.messages import CHECK_PROVIDER
-from rollback_operator.models import Phase, RollbackRequestSpec
+from rollback_operator.models import RollbackRequestSpec
 from rollback_operator.port import Clock, Kube, Sleep, utcnow
 from rollback_operator.providers import Registry
 from rollback_operator.providers.base import Resolution
@@ -48,6 +48,7 @@ from rollback_operator.reconcile.records import Records, mirror
 from rollback_operator.reconcile.status import StatusWriter, write_invalid
 from rollback_operator.record import RollbackRecord
 from rollback_operator.scheduling import QueueEntry, TargetGate
+from rollback_operator.status_models import Phase
 
 log = logging.getLogger(__name__)
 UNBACKED = (

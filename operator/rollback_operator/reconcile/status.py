@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from rollback_operator import conditions, metrics
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.messages import CHECK_PROVIDER
-from rollback_operator.models import TERMINAL_PHASES, Phase, RollbackRequestStatus
 from rollback_operator.port import Clock, Kube, utcnow
 from rollback_operator.reconcile.job import Request
+from rollback_operator.status_models import TERMINAL_PHASES, Phase, RollbackRequestStatus
 from rollback_operator.text import printable
 
 log = logging.getLogger(__name__)

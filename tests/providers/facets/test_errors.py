@@ -24,9 +24,10 @@ from rollback_operator.errors import (
     ProviderUnavailable,
     RollbackError,
 )
-from rollback_operator.models import FacetsProvider, OperationState, Target
+from rollback_operator.models import FacetsProvider, Target
 from rollback_operator.providers.base import Credentials, Handle, Resolution
 from rollback_operator.providers.facets import FacetsAdapter, describe
+from rollback_operator.status_models import OperationState
 from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.conftest import MakeAdapter
 from tests.providers.facets.support import (

@@ -7,9 +7,10 @@ import uuid
 import pytest
 
 from rollback_operator.errors import CredentialsInvalid, OutcomeUnknown, ProviderRejected
-from rollback_operator.models import FacetsProvider, OperationState, Target
+from rollback_operator.models import FacetsProvider, Target
 from rollback_operator.providers.base import Credentials, Handle, RecoveryState, Resolution
 from rollback_operator.providers.facets import FacetsAdapter
+from rollback_operator.status_models import OperationState
 from rollback_sandbox.facets import FacetsState
 from tests.providers.facets.support import (
     CLUSTER,

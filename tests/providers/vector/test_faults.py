@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from rollback_operator.errors import MalformedResponse, OutcomeUnknown, ProviderUnavailable
-from rollback_operator.models import OperationState, Target, VectorProvider
+from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.http import RetryPolicy
 from rollback_operator.providers.vector import VectorAdapter
+from rollback_operator.status_models import OperationState
 from rollback_sandbox.common import Faults
 from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import KEY, PROD, HealingTransport, dep, resolution

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rollback_operator.errors import ProviderRejected
-from rollback_operator.models import OperationState, VectorProvider
+from rollback_operator.models import VectorProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.vector import VectorAdapter
+from rollback_operator.status_models import OperationState
 from rollback_sandbox.vector import VectorState
 from tests.providers.vector.scenario import KEY, PROD, STEP, Clock, dep, resolution
 

@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from rollback_operator.errors import MalformedResponse, ProviderRejected, ProviderUnavailable
-from rollback_operator.models import OperationState, Target, VectorProvider
+from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.vector import VectorAdapter, describe
+from rollback_operator.status_models import OperationState
 from tests.providers.vector.scenario import FAST, KEY, PROD, TOKEN, dep, resolution
 
 API = "https://api.builtfast.com"

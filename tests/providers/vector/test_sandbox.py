@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from rollback_operator.models import OperationState, Target, VectorProvider
+from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.vector import VectorAdapter
+from rollback_operator.status_models import OperationState
 from rollback_sandbox.common import SandboxServer
 from rollback_sandbox.vector import VectorState, demo_seed
 from tests.providers.vector.scenario import FAST, KEY, PROD, STAGING, STEP, TOKEN, Clock, dep

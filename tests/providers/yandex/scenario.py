@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from rollback_operator.models import OperationState
 from rollback_operator.providers.base import Handle, Progress, Provider, Resolution
 from rollback_operator.providers.http import RetryPolicy
+from rollback_operator.status_models import OperationState
 from rollback_sandbox import common
 from rollback_sandbox.common import Faults
 from rollback_sandbox.yandex import YandexState

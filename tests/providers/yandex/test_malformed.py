@@ -19,9 +19,10 @@ from rollback_operator.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from rollback_operator.models import OperationState, Target, YandexServerlessContainerProvider
+from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, Handle
 from rollback_operator.providers.yandex import YandexAdapter
+from rollback_operator.status_models import OperationState
 from tests.providers.yandex.conftest import MakeAdapter
 from tests.providers.yandex.scenario import PREVIOUS, TOKEN, new_key, resolution_for
 

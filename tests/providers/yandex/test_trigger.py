@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from rollback_operator.errors import ProviderRejected
-from rollback_operator.models import OperationState, Target, YandexServerlessContainerProvider
+from rollback_operator.models import Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import Credentials, Handle, Progress, Resolution
 from rollback_operator.providers.yandex import YandexAdapter
+from rollback_operator.status_models import OperationState
 from rollback_sandbox.yandex import YandexState
 from tests.providers.yandex.conftest import SpecFor
 from tests.providers.yandex.scenario import (

@@ -33,7 +33,7 @@ import httpx
 
 from rollback_operator.credentials import require_text
 from rollback_operator.errors import CredentialsInvalid, CredentialsMissing, TargetNotFound
-from rollback_operator.models import FacetsProvider, OperationState, ProviderName, Target
+from rollback_operator.models import FacetsProvider, ProviderName, Target
 from rollback_operator.providers.base import (
     Credentials,
     Handle,
@@ -60,6 +60,7 @@ from rollback_operator.providers.facets.wire import (
 from rollback_operator.providers.http import endpoint_key
 from rollback_operator.providers.selection import choose
 from rollback_operator.providers.wire import collect_pages
+from rollback_operator.status_models import OperationState
 
 __all__ = ["FacetsAdapter", "describe"]
 

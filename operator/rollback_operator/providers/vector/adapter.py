@@ -31,7 +31,7 @@ from rollback_operator.errors import (
     ProviderRejected,
     TargetNotFound,
 )
-from rollback_operator.models import OperationState, ProviderName, Target, VectorProvider
+from rollback_operator.models import ProviderName, Target, VectorProvider
 from rollback_operator.providers.base import (
     Credentials,
     Handle,
@@ -58,6 +58,7 @@ from rollback_operator.providers.vector.wire import (
     url,
 )
 from rollback_operator.providers.wire import Collected, collect_pages
+from rollback_operator.status_models import OperationState
 
 if TYPE_CHECKING:
     from rollback_operator.providers.base import Provider

@@ -41,7 +41,7 @@ from rollback_operator.errors import (
     ProviderRejected,
     TargetNotFound,
 )
-from rollback_operator.models import OperationState, ProviderName, Target, YandexServerlessContainerProvider
+from rollback_operator.models import ProviderName, Target, YandexServerlessContainerProvider
 from rollback_operator.providers.base import (
     Credentials,
     Handle,
@@ -69,6 +69,7 @@ from rollback_operator.providers.yandex.wire import (
     status_text,
     to_version,
 )
+from rollback_operator.status_models import OperationState
 
 Spec = YandexServerlessContainerProvider
 LIVE = "ACTIVE"
