@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kubernetes
@@ -255,14 +256,14 @@ def test_a_kill_while_awaiting_or_right_after_the_approval_still_rolls_back_once
 def test_waiting_for_an_approval_ends_when_not_after_passes(
     sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory, people: People
 ) -> None:
-    from datetime import UTC, datetime, timedelta
-
     scenario = _target(sandboxes)
     operator_factory().start()
-    soon = (datetime.now(UTC) + timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (datetime.now(UTC) + timedelta(seconds=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
     _request_as(people, requests_, scenario, "unanswered", notAfter=soon)
-    _awaiting(requests_, "unanswered")
-    status = requests_.wait_terminal("unanswered", timeout=20)
+    status = requests_.wait_terminal("unanswered", timeout=30)
+    events = [e.reason for e in requests_.events("unanswered")]
+
+    assert events[0] == "AwaitingApproval", events  # it waited for a decision, then expired
 
     assert condition(status, "Ready")["reason"] == "Expired", status
     assert scenario.rollbacks(sandboxes) == 0

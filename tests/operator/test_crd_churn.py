@@ -1,7 +1,9 @@
 """A deleted CRD makes the operator not ready, not dead; when the CRD returns, it carries on.
 
-Deleting a CRD deletes every object of its type, so each test restores the CRDs before it ends
-(the rest of the session needs them). The operator runs with the deployed rights.
+Deleting a CRD deletes every object of its type and leaves the API server's admission policies
+briefly unsure of the type, so this module runs on a control plane of its own (the fixtures
+below replace the session's), and each test restores the CRDs before it ends. The operator runs
+with the deployed rights.
 """
 
 from __future__ import annotations
@@ -9,18 +11,48 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import kubernetes
 import pytest
 
 from rollback_sandbox.serve import Sandboxes
 from tests.operator.conftest import OperatorFactory
-from tests.support.controlplane import ControlPlane
+from tests.support.controlplane import BIN_DIR, ControlPlane
 from tests.support.crd import install_crd
 from tests.support.operator import OperatorProcess
+from tests.support.rbac import install_operator_rbac
 from tests.support.rollbacks import Requests, condition, manifest
 from tests.support.scenarios import Scenario, World
 
 CRDS = ["rollbackrecords.rollback.dev", "rollbackapprovals.rollback.dev", "rollbackrequests.rollback.dev"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    plane = ControlPlane(tmp_path_factory.mktemp("churn-controlplane"), BIN_DIR)
+    plane.start()
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def k8s_api(cluster: ControlPlane) -> Iterator[kubernetes.client.ApiClient]:
+    client = kubernetes.config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def crd(cluster: ControlPlane) -> str:
+    return install_crd(cluster)
+
+
+@pytest.fixture(scope="module")
+def operator_kubeconfig(cluster: ControlPlane, crd: str) -> Path:
+    return install_operator_rbac(cluster)
 
 
 @pytest.fixture

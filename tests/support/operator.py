@@ -92,14 +92,26 @@ class OperatorProcess:
         ]
 
     def start(self, *, wait: bool = True) -> OperatorProcess:
-        """Start the process (logs appended); wait until /healthz answers unless told not to."""
-        self.health_port, self.metrics_port, self.ready_port = free_port(), free_port(), free_port()
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        if wait:
-            self.wait_healthy()
+        """Start the process (logs appended); wait until /healthz answers unless told not to.
+
+        A free port can be taken by another process between ``free_port()`` and the bind: an
+        operator that exits for that reason is started again on new ports (three attempts).
+        """
+        for attempt in range(3):
+            self.health_port, self.metrics_port, self.ready_port = free_port(), free_port(), free_port()
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            if not wait:
+                return self
+            try:
+                self.wait_healthy()
+            except RuntimeError:
+                if attempt == 2 or "address already in use" not in self.tail():
+                    raise
+            else:
+                return self
         return self
 
     def wait_healthy(self, timeout: float = 60) -> None:
