@@ -31,19 +31,30 @@ lock: ## Re-resolve requirements/dev.lock from pyproject.toml
 controlplane: ## Build kube-apiserver, etcd and kubectl from the pinned Go modules (cached in .bin/)
 	@tests/controlplane/build.sh
 
+.PHONY: helm
+helm: ## Build helm from its pinned Go module (cached in .bin/), with the monitoring CRDs the tests use
+	@tests/helm/build.sh
+
+.PHONY: actionlint
+actionlint: ## Build actionlint from its pinned Go module (cached in .bin/)
+	@tests/release/build.sh
+
 ##@ Develop
 
 .PHONY: crds
-crds: venv ## Regenerate crds/ (and its copy in deploy/crd/) from the pydantic models
+crds: venv ## Regenerate crds/ (and its copies in deploy/crd/ and the chart) from the pydantic models
 	$(PY) -m rollback_operator.crd --write
 	cp crds/*.yaml deploy/crd/
+	cp crds/*.yaml charts/rollback-operator/crds/
 
 .PHONY: lint
-lint: venv ## ruff, mypy (strict), import-linter layer contracts
+lint: venv actionlint helm ## ruff, mypy (strict), import-linter layer contracts, actionlint, helm lint, checkov
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	.bin/actionlint -color=never .github/workflows/*.yaml
+	.bin/helm lint --strict $(CHART)
 	$(MAKE) --no-print-directory scan
 
 .PHONY: check
@@ -54,7 +65,7 @@ check: venv ## Fail when crds/ drifts from the models, then lint
 ##@ Test
 
 .PHONY: test
-test: venv controlplane ## Run the whole test suite against a real local kube-apiserver + etcd
+test: venv controlplane helm ## Run the whole test suite against a real local kube-apiserver + etcd
 	$(PY) -m pytest tests
 
 .PHONY: test-unit
@@ -90,6 +101,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 SCAN_LOCK := requirements/scan.lock
 CHECKOV := PATH="$(CURDIR)/.bin:$$PATH" $(SCAN_VENV)/bin/checkov --config-file tests/deploy/checkov.yaml
 IMAGE ?= rollback-operator:0.1.0
+CHART := charts/rollback-operator
 
 # checkov has its own environment: it pulls in far more dependencies than the project may share.
 # (Re-lock: $(BIN)/uv pip compile -q tests/deploy/scan.in --python-version 3.11 -o $(SCAN_LOCK))
@@ -99,10 +111,14 @@ $(SCAN_STAMP): $(SCAN_LOCK) | $(STAMP)
 	@touch $@
 
 .PHONY: scan
-scan: $(SCAN_STAMP) ## checkov over deploy/ (Kubernetes + kustomize) and the Dockerfile; any failed check fails
+scan: $(SCAN_STAMP) helm ## checkov over deploy/, the chart rendered with every option on, and the Dockerfile
 	@PATH="$(CURDIR)/.bin:$$PATH" command -v kubectl >/dev/null || \
 	  { echo "scan: the kustomize checks need kubectl (make controlplane builds one into .bin/)" >&2; exit 1; }
 	$(CHECKOV) --directory deploy --framework kubernetes kustomize
+	@rm -rf build/chart-scan && mkdir -p build/chart-scan
+	.bin/helm template rollback-operator $(CHART) --namespace rollback-operator --kube-version 1.36.3 \
+	  --values tests/helm/values/everything.yaml > build/chart-scan/rendered.yaml
+	$(CHECKOV) --directory build/chart-scan --framework kubernetes
 	$(CHECKOV) --file Dockerfile --framework dockerfile
 
 .PHONY: image

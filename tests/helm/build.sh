@@ -8,7 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 BIN_DIR=${BIN_DIR:-$(cd "$here/../.." && pwd)/.bin}
 mkdir -p "$BIN_DIR"
 stamp="$BIN_DIR/.helm-stamp"
-want=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
+want=$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)
+crds="$BIN_DIR/monitoring-crds"
+"$here/monitoring-crds.sh" "$crds"
 if [ -x "$BIN_DIR/helm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
