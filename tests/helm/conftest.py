@@ -12,9 +12,12 @@ import time
 import pytest
 
 from tests.helm.chart import BUILD_SCRIPT, MONITORING_CRDS
+from tests.operator.conftest import crd, operator, operator_factory, operator_kubeconfig, requests_
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import install_crd
 from tests.support.rbac import install_operator_rbac
+
+__all__ = ["crd", "operator", "operator_factory", "operator_kubeconfig", "requests_"]
 
 
 @pytest.fixture(scope="session", autouse=True)
