@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from tests.support.controlplane import BIN_DIR, REPO
 
 CHART = REPO / "charts" / "rollback-operator"
@@ -29,7 +28,9 @@ def helm(*args: str, check: bool = True, timeout: float = 60) -> subprocess.Comp
     return result
 
 
-def template_args(values: Sequence[str] = (), sets: Sequence[str] = (), *, namespace: str = NAMESPACE) -> list[str]:
+def template_args(
+    values: Sequence[str] = (), sets: Sequence[str] = (), *, namespace: str = NAMESPACE
+) -> list[str]:
     """``helm template`` arguments for the chart with these value files (names in tests/helm/values/)."""
     args = ["template", RELEASE, str(CHART), "--namespace", namespace, "--kube-version", KUBE_VERSION]
     args += [arg for name in values for arg in ("--values", str(VALUES / f"{name}.yaml"))]
@@ -42,7 +43,9 @@ def rendered(values: Sequence[str] = (), sets: Sequence[str] = (), *, crds: bool
     return helm(*template_args(values, sets), *(["--include-crds"] if crds else [])).stdout
 
 
-def render(values: Sequence[str] = (), sets: Sequence[str] = (), *, crds: bool = False) -> list[dict[str, Any]]:
+def render(
+    values: Sequence[str] = (), sets: Sequence[str] = (), *, crds: bool = False
+) -> list[dict[str, Any]]:
     """The chart's objects."""
     return [doc for doc in yaml.safe_load_all(rendered(values, sets, crds=crds)) if doc]
 

@@ -10,7 +10,6 @@ import subprocess
 import time
 
 import pytest
-
 from tests.helm.chart import BUILD_SCRIPT, MONITORING_CRDS
 from tests.operator.conftest import crd, operator, operator_factory, operator_kubeconfig, requests_
 from tests.support.controlplane import ControlPlane
@@ -43,7 +42,9 @@ def monitoring_crds(cluster: ControlPlane) -> list[str]:
     assert len(files) == 3, f"{MONITORING_CRDS} should hold three CRDs (tests/helm/monitoring-crds.sh)"
     for path in files:
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    names = [f"{plural}.monitoring.coreos.com" for plural in ("servicemonitors", "podmonitors", "prometheusrules")]
+    names = [
+        f"{plural}.monitoring.coreos.com" for plural in ("servicemonitors", "podmonitors", "prometheusrules")
+    ]
     query = '{.status.conditions[?(@.type=="Established")].status}'
     deadline = time.monotonic() + 60
     for name in names:

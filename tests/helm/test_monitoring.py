@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
-from rollback_sandbox.serve import Sandboxes
 from tests.helm.chart import CHART, render
 from tests.helm.promql import metric_names, variable_metrics
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, manifest
 from tests.support.scenarios import World
+
+from rollback_sandbox.serve import Sandboxes
 
 DASHBOARD = CHART / "dashboards" / "rollback-operator.json"
 
@@ -39,14 +39,18 @@ def dashboard_metrics() -> set[str]:
 
 
 def alert_metrics() -> set[str]:
-    (rule,) = [o for o in render(sets=["metrics.prometheusRule.enabled=true"]) if o["kind"] == "PrometheusRule"]
+    (rule,) = [
+        o for o in render(sets=["metrics.prometheusRule.enabled=true"]) if o["kind"] == "PrometheusRule"
+    ]
     return {n for group in rule["spec"]["groups"] for r in group["rules"] for n in metric_names(r["expr"])}
 
 
 def test_the_query_parser_finds_metrics_and_only_metrics() -> None:
     expr = (
-        'histogram_quantile(0.9, sum by (le, provider) (rate(a_bucket{provider=~"$p", x="y(z)"}[$__rate_interval])))'
-        ' / ignoring(code) sum without (code) (b_total offset 5m) > 0 and on(provider) c unless min_over_time(d[30m])'
+        "histogram_quantile(0.9, sum by (le, provider)"
+        ' (rate(a_bucket{provider=~"$p", x="y(z)"}[$__rate_interval])))'
+        " / ignoring(code) sum without (code) (b_total offset 5m) > 0"
+        " and on(provider) c unless min_over_time(d[30m])"
     )
 
     assert metric_names(expr) == {"a_bucket", "b_total", "c", "d"}
@@ -56,8 +60,13 @@ def test_the_query_parser_finds_metrics_and_only_metrics() -> None:
 def test_the_dashboard_has_the_promised_panels() -> None:
     titles = {panel["title"] for panel in _dashboard()["panels"]}
 
-    assert {"Rollbacks by provider and outcome", "Duration percentiles", "Provider requests by code",
-            "In flight", "Awaiting approval"} <= titles
+    assert {
+        "Rollbacks by provider and outcome",
+        "Duration percentiles",
+        "Provider requests by code",
+        "In flight",
+        "Awaiting approval",
+    } <= titles
 
 
 def test_the_dashboard_configmap_carries_the_sidecar_label_and_the_json() -> None:
@@ -68,11 +77,16 @@ def test_the_dashboard_configmap_carries_the_sidecar_label_and_the_json() -> Non
 
 
 def test_the_alerts_cover_failure_unknown_outcome_and_stuck_rollbacks() -> None:
-    (rule,) = [o for o in render(sets=["metrics.prometheusRule.enabled=true"]) if o["kind"] == "PrometheusRule"]
+    (rule,) = [
+        o for o in render(sets=["metrics.prometheusRule.enabled=true"]) if o["kind"] == "PrometheusRule"
+    ]
     alerts = {r["alert"]: r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]}
 
     assert set(alerts) == {"RollbackFailed", "RollbackOutcomeUnknown", "RollbackStuckInProgress"}
-    assert 'outcome!~"RollbackSucceeded|DryRunSucceeded|AlreadyAtTarget|AlreadyExecuted|OutcomeUnknown"' in alerts["RollbackFailed"]
+    assert (
+        'outcome!~"RollbackSucceeded|DryRunSucceeded|AlreadyAtTarget|AlreadyExecuted|OutcomeUnknown"'
+        in alerts["RollbackFailed"]
+    )
     assert 'outcome="OutcomeUnknown"' in alerts["RollbackOutcomeUnknown"]
     assert "rollback_requests_in_flight[30m]" in alerts["RollbackStuckInProgress"]
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from rollback_operator.cli import parse
-from tests.deploy.manifests import DEPLOY, render as kustomize
+from tests.deploy.manifests import DEPLOY
+from tests.deploy.manifests import render as kustomize
 from tests.helm.chart import CHART, chart_files, render
 from tests.support.controlplane import REPO, ControlPlane
+
+from rollback_operator.cli import parse
 
 Objects = list[dict[str, Any]]
 
@@ -68,7 +69,11 @@ def test_the_same_objects_but_the_namespace(deploy: Objects, chart: Objects) -> 
         return {(o["kind"], o["metadata"]["name"]) for o in objects}
 
     assert names(chart) == names(deploy) - {("Namespace", "rollback-operator")}
-    assert all(o["metadata"].get("namespace") == "rollback-operator" for o in chart if o["kind"] in ("Deployment", "Service", "ServiceAccount", "NetworkPolicy"))
+    assert all(
+        o["metadata"].get("namespace") == "rollback-operator"
+        for o in chart
+        if o["kind"] in ("Deployment", "Service", "ServiceAccount", "NetworkPolicy")
+    )
 
 
 def test_the_crds_are_the_same(deploy: Objects, chart: Objects) -> None:
@@ -90,7 +95,9 @@ def test_the_rbac_rules_are_the_same(deploy: Objects, chart: Objects, kind: str,
     ours, theirs = _find(chart, kind, name), _find(deploy, kind, name)
 
     assert ours["rules"] == theirs["rules"]
-    aggregation = {k: v for k, v in theirs["metadata"]["labels"].items() if k.startswith("rbac.authorization")}
+    aggregation = {
+        k: v for k, v in theirs["metadata"]["labels"].items() if k.startswith("rbac.authorization")
+    }
     assert aggregation.items() <= ours["metadata"]["labels"].items()
 
 
@@ -100,9 +107,7 @@ def test_the_binding_grants_the_role_to_the_service_account(deploy: Objects, cha
     assert (ours["roleRef"], ours["subjects"]) == (theirs["roleRef"], theirs["subjects"])
 
 
-@pytest.mark.parametrize(
-    "name", ["rollbackapprovals.rollback.dev"], ids=["approvals"]
-)
+@pytest.mark.parametrize("name", ["rollbackapprovals.rollback.dev"], ids=["approvals"])
 def test_the_admission_policy_is_the_same(deploy: Objects, chart: Objects, name: str) -> None:
     for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
         assert _words(_find(chart, kind, name)["spec"]) == _words(_find(deploy, kind, name)["spec"])
@@ -120,11 +125,25 @@ def test_the_pod_spec_is_the_same(deploy: Objects, chart: Objects) -> None:
     ours, theirs = _pod(chart), _pod(deploy)
     (container,), (reference,) = ours["containers"], theirs["containers"]
 
-    for key in ("securityContext", "serviceAccountName", "automountServiceAccountToken",
-                "terminationGracePeriodSeconds", "volumes"):
+    for key in (
+        "securityContext",
+        "serviceAccountName",
+        "automountServiceAccountToken",
+        "terminationGracePeriodSeconds",
+        "volumes",
+    ):
         assert ours[key] == theirs[key], key
-    for key in ("name", "image", "imagePullPolicy", "ports", "livenessProbe", "readinessProbe",
-                "resources", "securityContext", "volumeMounts"):
+    for key in (
+        "name",
+        "image",
+        "imagePullPolicy",
+        "ports",
+        "livenessProbe",
+        "readinessProbe",
+        "resources",
+        "securityContext",
+        "volumeMounts",
+    ):
         assert container[key] == reference[key], key
 
 
@@ -136,13 +155,20 @@ def test_the_operator_runs_with_the_same_settings(deploy: Objects, chart: Object
     assert vars(parse(["run", *container["args"]])) == vars(parse(["run", *reference["args"]]))
 
 
-def test_the_deployment_strategy_replicas_and_scrape_annotations_are_the_same(deploy: Objects, chart: Objects) -> None:
+def test_the_deployment_strategy_replicas_and_scrape_annotations_are_the_same(
+    deploy: Objects, chart: Objects
+) -> None:
     ours, theirs = (_find(o, "Deployment", "rollback-operator") for o in (chart, deploy))
 
     assert ours["spec"]["replicas"] == theirs["spec"]["replicas"]
     assert ours["spec"]["strategy"] == theirs["spec"]["strategy"]
-    assert ours["spec"]["template"]["metadata"]["annotations"] == theirs["spec"]["template"]["metadata"]["annotations"]
-    assert ours["spec"]["selector"]["matchLabels"].items() >= theirs["spec"]["selector"]["matchLabels"].items()
+    assert (
+        ours["spec"]["template"]["metadata"]["annotations"]
+        == theirs["spec"]["template"]["metadata"]["annotations"]
+    )
+    assert (
+        ours["spec"]["selector"]["matchLabels"].items() >= theirs["spec"]["selector"]["matchLabels"].items()
+    )
 
 
 def test_the_service_and_network_policy_are_the_same(deploy: Objects, chart: Objects) -> None:
@@ -153,5 +179,10 @@ def test_the_service_and_network_policy_are_the_same(deploy: Objects, chart: Obj
 
     assert (service["type"], service["ports"]) == (reference["type"], reference["ports"])
     assert service["selector"].items() >= reference["selector"].items()
-    assert (policy["policyTypes"], policy["ingress"]) == (reference_policy["policyTypes"], reference_policy["ingress"])
-    assert policy["podSelector"]["matchLabels"].items() >= reference_policy["podSelector"]["matchLabels"].items()
+    assert (policy["policyTypes"], policy["ingress"]) == (
+        reference_policy["policyTypes"],
+        reference_policy["ingress"],
+    )
+    assert (
+        policy["podSelector"]["matchLabels"].items() >= reference_policy["podSelector"]["matchLabels"].items()
+    )
