@@ -23,9 +23,10 @@ $(STAMP): $(LOCK) pyproject.toml
 venv: $(STAMP) ## Create .venv with the locked dependencies and the package (editable)
 
 .PHONY: lock
-lock: ## Re-resolve requirements/dev.lock from pyproject.toml
+lock: ## Re-resolve requirements/dev.lock from pyproject.toml (and runtime.lock, the image's part of it)
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q uv==0.13.9; }
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
+	$(BIN)/uv pip compile -q pyproject.toml --python-version 3.11 --constraint $(LOCK) -o requirements/runtime.lock
 
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver, etcd and kubectl from the pinned Go modules (cached in .bin/)
@@ -53,7 +54,7 @@ lint: venv actionlint helm ## ruff, mypy (strict), import-linter layer contracts
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	.bin/actionlint -color=never .github/workflows/*.yaml
+	.bin/actionlint -no-color .github/workflows/*.yaml
 	.bin/helm lint --strict $(CHART)
 	$(MAKE) --no-print-directory scan
 
@@ -129,6 +130,24 @@ image: ## Build the operator image (IMAGE=rollback-operator:0.1.0); without a Do
 	  echo "image: no Docker daemon answers here, so the image cannot be built; checking the Dockerfile only"; \
 	  $(MAKE) --no-print-directory --silent $(SCAN_STAMP) && $(CHECKOV) --file Dockerfile --framework dockerfile; \
 	fi
+
+# The SBOM tool has its own small environment too.
+# (Re-lock: $(BIN)/uv pip compile -q tests/release/sbom.in --python-version 3.11 -o $(SBOM_LOCK))
+SBOM_VENV := .venv-sbom
+SBOM_STAMP := $(SBOM_VENV)/.installed
+SBOM_LOCK := requirements/sbom.lock
+SBOM ?= build/sbom.cdx.json
+
+$(SBOM_STAMP): $(SBOM_LOCK) | $(STAMP)
+	@test -x $(SBOM_VENV)/bin/python || $(PYTHON) -m venv $(SBOM_VENV)
+	@$(BIN)/uv pip sync -q --python $(SBOM_VENV)/bin/python $(SBOM_LOCK)
+	@touch $@
+
+.PHONY: sbom
+sbom: $(SBOM_STAMP) ## CycloneDX SBOM of the image's Python packages (requirements/runtime.lock) into build/sbom.cdx.json
+	@mkdir -p $(dir $(SBOM))
+	PYTHONWARNINGS=ignore::UserWarning $(SBOM_VENV)/bin/cyclonedx-py requirements requirements/runtime.lock --pyproject pyproject.toml \
+	  --output-reproducible --output-format JSON --output-file $(SBOM)
 
 .PHONY: kind-e2e
 kind-e2e: venv ## Needs Docker + kind: install deploy/ into a throwaway kind cluster and run the in-cluster tests
