@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from tests.support.controlplane import BIN_DIR, REPO
 
 CHART = REPO / "charts" / "rollback-operator"

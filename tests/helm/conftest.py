@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+
 from tests.helm.chart import BUILD_SCRIPT, MONITORING_CRDS
 from tests.operator.conftest import crd, operator, operator_factory, operator_kubeconfig, requests_
 from tests.support.controlplane import ControlPlane

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.helm.chart import (
     CHART,
     NAMESPACE,

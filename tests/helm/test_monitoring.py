@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from rollback_sandbox.serve import Sandboxes
 from tests.helm.chart import CHART, render
 from tests.helm.promql import metric_names, variable_metrics
 from tests.support.operator import OperatorProcess
 from tests.support.rollbacks import Requests, manifest
 from tests.support.scenarios import World
-
-from rollback_sandbox.serve import Sandboxes
 
 DASHBOARD = CHART / "dashboards" / "rollback-operator.json"
 

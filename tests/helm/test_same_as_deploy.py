@@ -15,12 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from rollback_operator.cli import parse
 from tests.deploy.manifests import DEPLOY
 from tests.deploy.manifests import render as kustomize
 from tests.helm.chart import CHART, chart_files, render
 from tests.support.controlplane import REPO, ControlPlane
-
-from rollback_operator.cli import parse
 
 Objects = list[dict[str, Any]]
 
