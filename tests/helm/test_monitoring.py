@@ -10,6 +10,7 @@ and `_count` series are samples of their own, so they are checked as written).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -92,6 +93,7 @@ def test_the_alerts_cover_failure_unknown_outcome_and_stuck_rollbacks() -> None:
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+SUCCEEDED = ("rollback_requests_total", frozenset({("provider", "facets"), ("outcome", "RollbackSucceeded")}))
 
 
 @pytest.fixture
@@ -105,7 +107,16 @@ def scraped(sandboxes: Sandboxes, requests_: Requests, operator: OperatorProcess
         requests_.create(manifest(name, scenario.provider, secret=f"{name}-creds", **spec))
     assert requests_.wait_terminal("done")["phase"] == "Succeeded"
     requests_.wait_phase("gated", "AwaitingApproval")
-    families = text_string_to_metric_families(operator.metrics())
+    # the counters move just after the terminal status write: poll until the ended request shows
+    deadline = time.monotonic() + 10
+    while (samples := _samples(operator.metrics())).get(SUCCEEDED) != 1:
+        assert time.monotonic() < deadline, samples
+        time.sleep(0.1)
+    return samples
+
+
+def _samples(text: str) -> Samples:
+    families = text_string_to_metric_families(text)
     return {(s.name, frozenset(s.labels.items())): s.value for family in families for s in family.samples}
 
 
@@ -125,5 +136,4 @@ def test_every_metric_the_dashboard_and_the_alerts_use_is_exported(scraped: Samp
 
 def test_the_awaiting_approval_gauge_counts_the_waiting_request(scraped: Samples) -> None:
     assert scraped["rollback_requests_awaiting_approval", frozenset({("provider", "vector")})] == 1
-    succeeded = frozenset({("provider", "facets"), ("outcome", "RollbackSucceeded")})
-    assert scraped["rollback_requests_total", succeeded] == 1
+    assert scraped[SUCCEEDED] == 1
