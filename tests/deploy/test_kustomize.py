@@ -29,6 +29,9 @@ INSTALLED = {
     ("Deployment", "rollback-operator"),
     ("Service", "rollback-operator-metrics"),
     ("NetworkPolicy", "rollback-operator"),
+    ("ValidatingAdmissionPolicy", "rollbackapprovals.rollback.dev"),
+    ("ValidatingAdmissionPolicyBinding", "rollbackapprovals.rollback.dev"),
+    *(("ClusterRole", f"rollback-{role}") for role in ("requester", "approver", "viewer", "history")),
 }
 
 
