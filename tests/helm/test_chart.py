@@ -16,6 +16,7 @@ import pytest
 from tests.helm.chart import (
     CHART,
     NAMESPACE,
+    VALUES,
     helm,
     kinds,
     render,
@@ -221,3 +222,21 @@ def test_the_api_server_accepts_every_rendered_object_without_a_warning(
     assert len(accepted) == len(EXPECTED[name]), result.stdout
     assert "Warning" not in result.stderr, result.stderr
     assert f"namespace/{NAMESPACE}" not in result.stdout  # the chart never creates its namespace
+
+
+def test_the_notes_say_where_it_runs_what_two_replicas_mean_and_what_uninstall_keeps(
+    installed: ControlPlane, namespace: str
+) -> None:
+    # Another release name and namespace, and no cluster-wide singletons: the dry run still refuses
+    # to take over objects that deploy/ (applied by other tests) owns.
+    result = helm(
+        "install", "notes", str(CHART), "--namespace", namespace, "--dry-run=client",
+        "--kubeconfig", str(installed.kubeconfig), "--values", str(VALUES / "replicas.yaml"),
+        "--set", "caBundle.secret.name=corporate-ca,admission.approvals.enabled=false,roles.enabled=false",
+    )  # fmt: skip
+    notes = result.stdout.split("NOTES:", 1)[1]
+
+    assert f"installed in namespace {namespace} (2 replicas), watching every namespace" in notes
+    assert "only one replica's create succeeds" in notes
+    assert "CA bundle from Secret corporate-ca" in notes
+    assert "`helm uninstall` keeps the CRDs" in notes
