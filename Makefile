@@ -23,9 +23,10 @@ $(STAMP): $(LOCK) pyproject.toml
 venv: $(STAMP) ## Create .venv with the locked dependencies and the package (editable)
 
 .PHONY: lock
-lock: ## Re-resolve requirements/dev.lock from pyproject.toml
+lock: ## Re-resolve requirements/dev.lock from pyproject.toml (and runtime.lock, the image's part of it)
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q uv==0.13.9; }
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
+	$(BIN)/uv pip compile -q pyproject.toml --python-version 3.11 --constraint $(LOCK) -o requirements/runtime.lock
 
 .PHONY: controlplane
 controlplane: ## Build etcd, kube-apiserver, -controller-manager, -scheduler, kubectl from the pinned modules (.bin/)
@@ -37,19 +38,30 @@ node-build: venv ## Node tier: Debian packages if missing, kubelet + kube-proxy,
 	@tests/controlplane/build.sh node
 	@tests/node/image.sh
 
+.PHONY: helm
+helm: ## Build helm from its pinned Go module (cached in .bin/), with the monitoring CRDs the tests use
+	@tests/helm/build.sh
+
+.PHONY: actionlint
+actionlint: ## Build actionlint from its pinned Go module (cached in .bin/)
+	@tests/release/build.sh
+
 ##@ Develop
 
 .PHONY: crds
-crds: venv ## Regenerate crds/ (and its copy in deploy/crd/) from the pydantic models
+crds: venv ## Regenerate crds/ (and its copies in deploy/crd/ and the chart) from the pydantic models
 	$(PY) -m rollback_operator.crd --write
 	cp crds/*.yaml deploy/crd/
+	cp crds/*.yaml charts/rollback-operator/crds/
 
 .PHONY: lint
-lint: venv ## ruff, mypy (strict), import-linter layer contracts
+lint: venv actionlint helm ## ruff, mypy (strict), import-linter layer contracts, actionlint, helm lint, checkov
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	.bin/actionlint -no-color .github/workflows/*.yaml
+	.bin/helm lint --strict $(CHART)
 	$(MAKE) --no-print-directory scan
 
 .PHONY: check
@@ -62,7 +74,7 @@ check: venv ## Fail when crds/ drifts from the models, then lint
 # The node tier takes its node down itself, also when tests fail; `node-down` after it covers a run
 # that was killed.
 .PHONY: test
-test: venv controlplane node-build ## The whole suite: a real local control plane, and the operator as a Pod on a real node
+test: venv controlplane helm node-build ## The whole suite: a real local control plane, the chart, and the operator as a Pod on a real node
 	@$(PY) -m pytest tests; status=$$?; $(PY) -m tests.node down; exit $$status
 
 .PHONY: test-unit
@@ -111,6 +123,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed
 SCAN_LOCK := requirements/scan.lock
 CHECKOV := PATH="$(CURDIR)/.bin:$$PATH" $(SCAN_VENV)/bin/checkov --config-file tests/deploy/checkov.yaml
 IMAGE ?= rollback-operator:0.1.0
+CHART := charts/rollback-operator
 
 # checkov has its own environment: it pulls in far more dependencies than the project may share.
 # (Re-lock: $(BIN)/uv pip compile -q tests/deploy/scan.in --python-version 3.11 -o $(SCAN_LOCK))
@@ -120,10 +133,14 @@ $(SCAN_STAMP): $(SCAN_LOCK) | $(STAMP)
 	@touch $@
 
 .PHONY: scan
-scan: $(SCAN_STAMP) ## checkov over deploy/ (Kubernetes + kustomize) and the Dockerfile; any failed check fails
+scan: $(SCAN_STAMP) helm ## checkov over deploy/, the chart rendered with every option on, and the Dockerfile
 	@PATH="$(CURDIR)/.bin:$$PATH" command -v kubectl >/dev/null || \
 	  { echo "scan: the kustomize checks need kubectl (make controlplane builds one into .bin/)" >&2; exit 1; }
 	$(CHECKOV) --directory deploy --framework kubernetes kustomize
+	@rm -rf build/chart-scan && mkdir -p build/chart-scan
+	.bin/helm template rollback-operator $(CHART) --namespace rollback-operator --kube-version 1.36.3 \
+	  --values tests/helm/values/everything.yaml > build/chart-scan/rendered.yaml
+	$(CHECKOV) --directory build/chart-scan --framework kubernetes
 	$(CHECKOV) --file Dockerfile --framework dockerfile
 
 .PHONY: image
@@ -134,6 +151,24 @@ image: ## Build the operator image (IMAGE=rollback-operator:0.1.0); without a Do
 	  echo "image: no Docker daemon answers here, so the image cannot be built; checking the Dockerfile only"; \
 	  $(MAKE) --no-print-directory --silent $(SCAN_STAMP) && $(CHECKOV) --file Dockerfile --framework dockerfile; \
 	fi
+
+# The SBOM tool has its own small environment too.
+# (Re-lock: $(BIN)/uv pip compile -q tests/release/sbom.in --python-version 3.11 -o $(SBOM_LOCK))
+SBOM_VENV := .venv-sbom
+SBOM_STAMP := $(SBOM_VENV)/.installed
+SBOM_LOCK := requirements/sbom.lock
+SBOM ?= build/sbom.cdx.json
+
+$(SBOM_STAMP): $(SBOM_LOCK) | $(STAMP)
+	@test -x $(SBOM_VENV)/bin/python || $(PYTHON) -m venv $(SBOM_VENV)
+	@$(BIN)/uv pip sync -q --python $(SBOM_VENV)/bin/python $(SBOM_LOCK)
+	@touch $@
+
+.PHONY: sbom
+sbom: $(SBOM_STAMP) ## CycloneDX SBOM of the image's Python packages (requirements/runtime.lock) into build/sbom.cdx.json
+	@mkdir -p $(dir $(SBOM))
+	PYTHONWARNINGS=ignore::UserWarning $(SBOM_VENV)/bin/cyclonedx-py requirements requirements/runtime.lock --pyproject pyproject.toml \
+	  --output-reproducible --output-format JSON --output-file $(SBOM)
 
 .PHONY: kind-e2e
 kind-e2e: venv ## Needs Docker + kind: install deploy/ into a throwaway kind cluster and run the in-cluster tests

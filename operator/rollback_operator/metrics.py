@@ -29,3 +29,8 @@ IN_FLIGHT = Gauge(
     "RollbackRequests this operator is working on right now.",
     ["provider"],
 )
+AWAITING_APPROVAL = Gauge(
+    "rollback_requests_awaiting_approval",
+    "RollbackRequests this operator holds until a person approves or rejects their plan.",
+    ["provider"],
+)

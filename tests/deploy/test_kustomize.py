@@ -31,10 +31,7 @@ INSTALLED = {
     ("NetworkPolicy", "rollback-operator"),
     ("ValidatingAdmissionPolicy", "rollbackapprovals.rollback.dev"),
     ("ValidatingAdmissionPolicyBinding", "rollbackapprovals.rollback.dev"),
-    ("ClusterRole", "rollback-requester"),
-    ("ClusterRole", "rollback-approver"),
-    ("ClusterRole", "rollback-viewer"),
-    ("ClusterRole", "rollback-history"),
+    *(("ClusterRole", f"rollback-{role}") for role in ("requester", "approver", "viewer", "history")),
 }
 
 

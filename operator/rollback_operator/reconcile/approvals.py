@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rollback_operator import metrics
 from rollback_operator.approval import ApprovalSpec, Decision, parse
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.errors import PlanChanged, Rejected
@@ -57,6 +58,8 @@ class Approvals:
         """Show the plan and wait for the decision that counts; ``expired()`` raises once too late."""
         key = (job.req.namespace, job.req.name)
         event = self.waiters.setdefault(key, asyncio.Event())
+        awaiting = metrics.AWAITING_APPROVAL.labels(job.req.spec.provider.name)
+        awaiting.inc()
         try:
             while True:
                 expired()
@@ -68,6 +71,7 @@ class Approvals:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), self.recheck)
         finally:
+            awaiting.dec()
             self.waiters.pop(key, None)
 
     async def approve(
