@@ -21,15 +21,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from typing import TYPE_CHECKING, Any
 
 from rollback_operator.errors import CredentialsInvalid, ProviderRejected
 from rollback_operator.providers.http import ProviderHTTP
 from rollback_operator.providers.yandex.wire import Wire, describe, read
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,14 @@ def _key_fields(document: Mapping[str, Any]) -> tuple[Any, Any, Any]:
 
 
 def _load_private_key(text: str) -> tuple[str, RSAPrivateKey]:
-    """The PEM without Yandex's leading "PLEASE DO NOT REMOVE THIS LINE!" note, and the key."""
+    """The PEM without Yandex's leading "PLEASE DO NOT REMOVE THIS LINE!" note, and the key.
+
+    cryptography is imported here, not at the top: about 20 MiB an operator that never meets a
+    service-account key does not pay for (an IAM token, or no Yandex request at all).
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
     start = text.find(PEM_BEGIN)
     if start < 0:
         raise _invalid(f"private_key has no {PEM_BEGIN} block")
@@ -112,6 +118,8 @@ def parse_service_account_key(text: str) -> ServiceAccountKey:
 
 def sign_jwt(key: ServiceAccountKey, *, now: int) -> str:
     """The PS256 JWT that ``POST /iam/v1/tokens`` accepts for this key."""
+    import jwt  # with cryptography, only once a service-account key is used (see _load_private_key)
+
     claims = {"iss": key.service_account_id, "aud": IAM_AUDIENCE, "iat": now, "exp": now + JWT_LIFETIME}
     return jwt.encode(claims, key.private_key, algorithm="PS256", headers={"kid": key.key_id})
 
