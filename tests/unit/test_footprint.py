@@ -8,7 +8,8 @@ import sys
 PROBE = """
 import sys
 import rollback_operator.cli, rollback_operator.handlers
-print(",".join(sorted(m for m in ("cryptography", "jwt", "rollback_sandbox", "hypothesis") if m in sys.modules)))
+unwanted = ("cryptography", "jwt", "rollback_sandbox", "hypothesis")
+print(",".join(sorted(m for m in unwanted if m in sys.modules)))
 """
 
 
