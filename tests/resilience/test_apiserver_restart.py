@@ -17,6 +17,7 @@ from tests.resilience.conftest import OperatorFactory
 from tests.resilience.fleet import Fleet
 from tests.resilience.report import Report, Sizes
 from tests.support.controlplane import ControlPlane
+from tests.support.crd import wait_creatable
 from tests.support.rollbacks import Requests
 from tests.support.scenarios import World
 
@@ -52,6 +53,7 @@ def test_the_operator_recovers_from_an_api_server_restart_and_finishes_every_req
     finally:
         cluster.start_apiserver()
     back = time.monotonic()
+    creatable = wait_creatable(cluster)  # the admission policies' view of the CRD comes back too
     statuses = fleet.wait_terminal(timeout=180)
     recovered = time.monotonic() - back
 
@@ -74,6 +76,7 @@ def test_the_operator_recovers_from_an_api_server_restart_and_finishes_every_req
             "claimed when the API server stopped": claimed,
             "API server unavailable, stop to ready again (s)": f"{back - stopping:.1f}",
             "API server back → all terminal (s)": f"{recovered:.1f}",
+            "API server back → new requests admitted again (s)": f"{creatable:.1f}",
             **verdict,
         },
         criteria,

@@ -53,3 +53,14 @@ def _creatable(cluster: ControlPlane) -> bool:
     listed = cluster.kubectl("get", "rbr", "-A", check=False).returncode == 0
     created = cluster.kubectl("create", "--dry-run=server", "-f", "-", input=PROBE, check=False)
     return listed and created.returncode == 0
+
+
+def wait_creatable(cluster: ControlPlane, *, timeout: float = 120) -> float:
+    """Seconds until a request can be created again (after an API server restart, the admission
+    policies that match RollbackRequests answer 503 until they know the CRD's kind again)."""
+    began = time.monotonic()
+    while not _creatable(cluster):
+        if time.monotonic() - began > timeout:
+            raise TimeoutError(f"RollbackRequests could not be created within {timeout}s")
+        time.sleep(0.2)
+    return time.monotonic() - began
