@@ -15,8 +15,10 @@ Then every request must be terminal; no target may receive more than one rollbac
 a recorded provider handle must have received exactly one, and only claimed identities (with a
 RollbackRecord) may have received any. A request that did not succeed must be explained by an
 injected fault whose outcome is documented: ``ProviderRejected`` for an answer over the size cap
-to a read (nothing was sent, or what was sent is recorded), ``OutcomeUnknown`` where an answer to
-the rollback call itself was lost and the provider could not tell afterwards. A re-created request
+to a read (``ResponseTooLarge`` is permanent: while resolving, nothing was sent; while polling a
+rollback already sent, the request ends ``Failed`` with the handle recorded and the operation is
+not followed further), ``OutcomeUnknown`` where an answer to the rollback call itself was lost and
+recovery could not tell afterwards (also when a recovery read is over the size cap). A re-created request
 mirrors its record (``AlreadyExecuted``), so its cause is the record's outcome.
 
 Memory: the *last* operator process (started by the last kill) is the one measured. Its RSS
@@ -187,6 +189,11 @@ def test_a_long_run_with_every_fault_kills_restarts_and_re_creations_ends_every_
     causes = {n: _cause(statuses.get(n, {}), records.get(n)) for n in fleet.targets}
     unexplained = {n: c for n, c in causes.items() if not _explained(*c)}
     handled = {n for n, r in records.items() if (r.get("status") or {}).get("operationId")}
+    acted_unread = Counter(
+        f"{phase} {reason}"
+        for n, (phase, reason, _) in causes.items()
+        if phase != "Succeeded" and rollbacks[n]
+    )
     mirrored = sum(
         1 for n in recreated if condition(statuses.get(n, {}), "Ready").get("reason") == "AlreadyExecuted"
     )
@@ -234,9 +241,10 @@ def test_a_long_run_with_every_fault_kills_restarts_and_re_creations_ends_every_
         "in flight) are deleted and applied again unchanged. RSS: the last operator process, read "
         f"{sizes.soak_warmup:.0f} s after the last kill and restart (the start of the steady phase) and "
         "again once every request is terminal. A request not Succeeded must be Failed with "
-        "`ProviderRejected` for an answer over the size cap, or Unknown with `OutcomeUnknown` (a lost "
-        "answer to the rollback call that recovery could not settle); a re-created one counts with its "
-        "record's outcome.",
+        "`ProviderRejected` for an answer over the size cap to a read (while resolving: nothing was sent; "
+        "while polling a rollback already sent: the operation is not followed further), or Unknown with "
+        "`OutcomeUnknown` (an answer to the rollback call was lost and recovery could not settle it); a "
+        "re-created one counts with its record's outcome.",
         {
             "requests": sizes.soak_requests,
             "wall time: paced creations / then until all terminal (s)": f"{paced:.0f} / {drained:.0f}",
@@ -248,6 +256,8 @@ def test_a_long_run_with_every_fault_kills_restarts_and_re_creations_ends_every_
             "re-created requests ending AlreadyExecuted": mirrored,
             "outcomes (phase, reason)": dict(sorted(by_cause.items())),
             "identities claimed (records) / with a provider handle": f"{len(records)} / {len(handled)}",
+            "of those not Succeeded, rolled back all the same (outcome not read)": dict(acted_unread)
+            or "none",
             "unexplained outcomes": dict(list(unexplained.items())[:5]) or "none",
             "RSS of the last process: steady start / peak / end (MiB)": (
                 f"{rss[0]:.0f} / {max([*rss, rss_end]):.0f} / {rss_end:.0f} ({growth:+.1%})"
