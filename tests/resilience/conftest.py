@@ -1,10 +1,10 @@
 """Resilience fixtures: sizes (small in ``make test``, full with ``--resilience-full``) and the report.
 
-The small sizes keep the whole directory under about a minute; ``make resilience`` passes
-``--resilience-full`` for the sizes the issue names and writes every test's figures to
-docs/resilience.md (``--resilience-report PATH`` writes them elsewhere, at any size); sections of
-tests that did not run are kept from the document as it was. Each test
-gets a fresh namespace, fresh sandboxes and operator processes with the fast test timing.
+The small sizes keep the whole directory under about two minutes (the soak about 35 s);
+``make resilience`` passes ``--resilience-full`` for the sizes the issue names and writes every
+test's figures to docs/resilience.md (``--resilience-report PATH`` writes them elsewhere, at any
+size); sections of tests that did not run are kept from the document as it was. Each test gets a
+fresh namespace, fresh sandboxes and operator processes with the fast test timing.
 """
 
 from __future__ import annotations
