@@ -181,8 +181,8 @@ bench: venv controlplane ## Benchmarks vs a minimal baseline: prints a table, wr
 	$(PY) -m bench
 
 .PHONY: resilience
-resilience: venv controlplane ## Crash loop, provider faults, API server restart, bad input at full size; writes docs/resilience.md
-	$(PY) -m pytest tests/resilience --resilience-full --timeout=900
+resilience: venv controlplane ## Crash loop, provider faults, API server restart, bad input, soak at full size (the soak alone over 10 min); writes docs/resilience.md
+	$(PY) -m pytest tests/resilience --resilience-full --timeout=1800
 
 ##@ Help
 

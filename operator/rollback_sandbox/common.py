@@ -160,9 +160,12 @@ async def _stream(request: web.Request, body: AsyncIterator[bytes]) -> web.Strea
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    async for chunk in body:
-        await response.write(chunk)
-    await response.write_eof()
+    try:
+        async for chunk in body:
+            await response.write(chunk)
+        await response.write_eof()
+    except ConnectionResetError:  # the client gave up reading: what these faults are for
+        pass
     return response
 
 

@@ -2,13 +2,17 @@
 
 ``SMALL`` runs inside ``make test``; ``FULL`` is what the issue asks for and what ``make resilience``
 runs. Each test adds a ``Section``: what was done, the figures, and whether each criterion held.
-``Report.markdown`` renders them with the machine, commit, date and load they were measured on.
+``Report.markdown`` renders them with the machine, commit, date and load they were measured on;
+given the document as it was, it keeps the sections of tests that did not run this time (a single
+test run at full size updates its own section only), saying when and at which commit those were
+measured.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +31,14 @@ class Sizes:
     bad_specs: int
     valid_amid_bad: int
     outage_seconds: float
+    soak_requests: int
+    soak_seconds: float
+    """Wall time over which the soak's creations, re-creations, kills and restarts are spread."""
+    soak_kills: int
+    soak_restarts: int
+    soak_recreations: int
+    soak_warmup: float
+    """Seconds the soak's last operator process runs before its first RSS reading."""
 
 
 SMALL = Sizes(
@@ -38,6 +50,12 @@ SMALL = Sizes(
     bad_specs=60,
     valid_amid_bad=6,
     outage_seconds=2,
+    soak_requests=30,
+    soak_seconds=15,
+    soak_kills=3,
+    soak_restarts=0,
+    soak_recreations=5,
+    soak_warmup=3,
 )
 FULL = Sizes(
     "full (make resilience)",
@@ -48,6 +66,12 @@ FULL = Sizes(
     bad_specs=500,
     valid_amid_bad=30,
     outage_seconds=10,
+    soak_requests=1002,
+    soak_seconds=600,
+    soak_kills=30,
+    soak_restarts=3,
+    soak_recreations=120,
+    soak_warmup=30,
 )
 
 
@@ -75,7 +99,10 @@ class Report:
         self.sections.append(section)
         return section
 
-    def markdown(self) -> str:
+    def markdown(self, previous: str | None = None) -> str:
+        """The document; ``previous`` (the document as it was) lends the sections not re-run."""
+        ran = {s.title for s in self.sections}
+        kept = [k for k in _sections(previous or "") if k.title not in ran]
         lines = [
             "# Resilience",
             "",
@@ -84,20 +111,60 @@ class Report:
             "A smaller version of the same tests runs in `make test`.",
             "",
             *_header(self.sizes),
-            "",
-            "| scenario | result | load (1 min) |",
-            "|---|---|---|",
         ]
-        lines += [
-            f"| {s.title} | {'passed' if s.passed else 'FAILED'} | {s.load:.2f} |" for s in self.sections
+        if kept:
+            lines.append(
+                f"- kept from the previous document ({_measured(previous or '')}), not re-run this time: "
+                + ", ".join(k.title for k in kept)
+            )
+        rows = [
+            (s.title, f"| {s.title} | {'passed' if s.passed else 'FAILED'} | {s.load:.2f} |")
+            for s in self.sections
         ]
-        for section in self.sections:
-            lines += ["", f"## {section.title}", "", section.setup, "", "| figure | value |", "|---|---|"]
-            lines += [f"| {name} | {value} |" for name, value in section.figures.items()]
-            lines += ["", "| criterion | held |", "|---|---|"]
-            lines += [f"| {name} | {'yes' if held else 'NO'} |" for name, held in section.criteria.items()]
+        lines += ["", "| scenario | result | load (1 min) |", "|---|---|---|"]
+        lines += [row for _, row in sorted(rows + [(k.title, k.row) for k in kept])]
+        bodies = [(s.title, _body(s)) for s in self.sections] + [(k.title, k.body) for k in kept]
+        for _, body in sorted(bodies):
+            lines += ["", *body]
         lines += ["", "## Reproduce", "", "```", "make resilience", "```", ""]
         return "\n".join(lines)
+
+
+def _body(section: Section) -> list[str]:
+    lines = [f"## {section.title}", "", section.setup, "", "| figure | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in section.figures.items()]
+    lines += ["", "| criterion | held |", "|---|---|"]
+    lines += [f"| {name} | {'yes' if held else 'NO'} |" for name, held in section.criteria.items()]
+    return lines
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A section of the previous document: its summary row and its text."""
+
+    title: str
+    row: str
+    body: list[str]
+
+
+def _sections(document: str) -> list[_Kept]:
+    """The sections of a document written by ``Report.markdown`` (not the Reproduce one)."""
+    chunks = re.split(r"^## ", document, flags=re.MULTILINE)[1:]
+    rows = {
+        m.group(1): m.group(0) for m in re.finditer(r"^\| (.+?) \| (?:passed|FAILED) \|.*$", document, re.M)
+    }
+    kept = []
+    for chunk in chunks:
+        title, _, rest = chunk.partition("\n")
+        if title in rows:
+            kept.append(_Kept(title, rows[title], [f"## {title}", *rest.rstrip("\n").split("\n")]))
+    return kept
+
+
+def _measured(document: str) -> str:
+    """The date and commit lines of a previous document, as one phrase."""
+    found = dict(re.findall(r"^- (date|commit): (.+)$", document, re.MULTILINE))
+    return ", ".join(f"{key} {found[key]}" for key in ("date", "commit") if key in found) or "undated"
 
 
 def _header(sizes: Sizes) -> list[str]:

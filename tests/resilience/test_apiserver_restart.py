@@ -14,7 +14,7 @@ import pytest
 
 from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
-from tests.resilience.fleet import Fleet
+from tests.resilience.fleet import Fleet, api_server_outage
 from tests.resilience.report import Report, Sizes
 from tests.support.controlplane import ControlPlane
 from tests.support.crd import wait_creatable
@@ -46,12 +46,7 @@ def test_the_operator_recovers_from_an_api_server_restart_and_finishes_every_req
     while (claimed := _in_flight(fleet)) < sizes.restart_requests // 3 and time.monotonic() < deadline:
         time.sleep(0.1)
 
-    stopping = time.monotonic()
-    cluster.stop_apiserver()
-    try:
-        time.sleep(sizes.outage_seconds)  # the outage itself
-    finally:
-        cluster.start_apiserver()
+    unavailable = api_server_outage(cluster, sizes.outage_seconds)
     back = time.monotonic()
     creatable = wait_creatable(cluster)  # the admission policies' view of the CRD comes back too
     statuses = fleet.wait_terminal(timeout=180)
@@ -74,7 +69,7 @@ def test_the_operator_recovers_from_an_api_server_restart_and_finishes_every_req
         {
             "requests": sizes.restart_requests,
             "claimed when the API server stopped": claimed,
-            "API server unavailable, stop to ready again (s)": f"{back - stopping:.1f}",
+            "API server unavailable, stop to ready again (s)": f"{unavailable:.1f}",
             "API server back → all terminal (s)": f"{recovered:.1f}",
             "API server back → new requests admitted again (s)": f"{creatable:.1f}",
             **verdict,

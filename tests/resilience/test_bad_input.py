@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
-from tests.resilience.fleet import PROVIDERS, Fleet
+from tests.resilience.fleet import PROVIDERS, Fleet, rss_mib
 from tests.resilience.garbage import invalid_spec
 from tests.resilience.report import Report, Sizes
 from tests.support.rollbacks import GROUP, PLURAL, VERSION, Requests, manifest
@@ -54,11 +53,6 @@ def _edit(requests_: Requests, name: str, rng: random.Random) -> int:
     return 200
 
 
-def _rss_mb(pid: int) -> float:
-    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    return next(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
-
-
 @pytest.mark.slow
 def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_valid_ones(
     sizes: Sizes, sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory, report: Report
@@ -70,7 +64,7 @@ def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_v
     fleet.create_secrets()
     operator = operator_factory().start()
     assert operator.proc is not None
-    rss_before, rng = _rss_mb(operator.proc.pid), random.Random(SEED)
+    rss_before, rng = rss_mib(operator.proc.pid), random.Random(SEED)
     valid, created = list(fleet.targets), list[str]()
     refusals, breakers = Counter[int](), Counter[str]()
     began = time.monotonic()
@@ -116,7 +110,7 @@ def test_invalid_requests_at_volume_are_all_refused_and_change_nothing_for_the_v
             "answers (HTTP status: count)": dict(sorted(refusals.items())),
             "kinds of breakage used": len(breakers),
             "time for the barrage (s)": f"{barrage:.1f}",
-            "operator RSS before / after (MiB)": f"{rss_before:.0f} / {_rss_mb(operator.proc.pid):.0f}",
+            "operator RSS before / after (MiB)": f"{rss_before:.0f} / {rss_mib(operator.proc.pid):.0f}",
             **verdict,
         },
         criteria,

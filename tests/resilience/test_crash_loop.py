@@ -17,7 +17,7 @@ import pytest
 from rollback_sandbox.common import Faults
 from rollback_sandbox.serve import Sandboxes
 from tests.resilience.conftest import OperatorFactory
-from tests.resilience.fleet import PROVIDERS, TERMINAL, Fleet
+from tests.resilience.fleet import PROVIDERS, Fleet
 from tests.resilience.report import Report, Sizes
 from tests.support.rollbacks import Requests
 from tests.support.scenarios import World
@@ -29,15 +29,6 @@ def _waves(names: list[str], count: int) -> list[list[str]]:
     """``count`` consecutive slices: each mixes the providers, as the names go round-robin over them."""
     size = -(-len(names) // count)
     return [names[i * size : (i + 1) * size] for i in range(count)]
-
-
-def _in_flight(fleet: Fleet) -> int:
-    """Requests claimed but not finished: the ones a kill interrupts."""
-    return sum(
-        1
-        for status in fleet.statuses().values()
-        if (status.get("operation") or {}).get("claimedAt") and status.get("phase") not in TERMINAL
-    )
 
 
 @pytest.mark.slow
@@ -56,7 +47,7 @@ def test_an_operator_killed_every_few_seconds_ends_every_request_without_a_dupli
     for kill, wave in enumerate(_waves(list(fleet.targets), sizes.kills), start=1):
         fleet.submit(wave)
         time.sleep(chaos.uniform(1.0, 3.0))  # the chaos schedule itself, not a wait for a condition
-        in_flight.append(_in_flight(fleet))
+        in_flight.append(fleet.in_flight())
         operator.kill()
         kills.append(time.monotonic())
         operator = operator_factory(log_name=f"run-{kill:02d}.log").start()
