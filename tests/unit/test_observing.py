@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rollback_operator.config import Timing
-from rollback_operator.errors import ProviderUnavailable
+from rollback_operator.errors import ProviderRejected, ProviderUnavailable
 from rollback_operator.providers.base import Credentials, Handle, Progress
 from rollback_operator.reconcile import observe
 from rollback_operator.reconcile.job import Job, Request
@@ -112,3 +112,44 @@ async def test_an_operator_that_wakes_past_the_deadline_looks_once_more_before_t
 
     assert adapter.polls == 2
     assert kube.body["status"]["phase"] == "Succeeded"
+
+
+class OversizedOnce(BusyOnce):
+    """A status answer over the size cap once, then the finished rollback."""
+
+    async def poll(self, block: object, creds: Credentials, handle: Handle) -> Progress:
+        self.polls += 1
+        if self.polls == 1:
+            raise ProviderRejected(
+                "vector get_deployment: HTTP 200: the answer was larger than 4194304 bytes"
+            )
+        return Progress(OperationState.SUCCEEDED, "Deployed")
+
+
+async def test_a_refused_poll_of_a_sent_rollback_is_asked_again_not_taken_as_its_outcome() -> None:
+    body = _triggered(timeout=600)
+    kube, adapter, clock = WithSecret(body), OversizedOnce(), Clockwork()
+    job = Job(StatusWriter(kube, Request.parse(body), clock=clock), adapter=adapter, block=None)  # type: ignore[arg-type]
+
+    await observe.observe(job, calls(kube, clock=clock))
+
+    assert adapter.polls == 2
+    assert kube.body["status"]["phase"] == "Succeeded"
+
+
+class AlwaysRefused(BusyOnce):
+    async def poll(self, block: object, creds: Credentials, handle: Handle) -> Progress:
+        self.polls += 1
+        raise ProviderRejected("vector get_deployment: HTTP 404: not found")
+
+
+async def test_polls_refused_until_the_deadline_end_timed_out_saying_why() -> None:
+    body = _triggered(timeout=60)
+    kube, clock = WithSecret(body), Clockwork()
+    job = Job(StatusWriter(kube, Request.parse(body), clock=clock), adapter=AlwaysRefused(), block=None)  # type: ignore[arg-type]
+
+    await observe.observe(job, calls(kube, clock=clock))
+
+    status = kube.body["status"]
+    assert {c["type"]: c["reason"] for c in status["conditions"]}["Ready"] == "TimedOut"
+    assert status["message"].endswith("the latest poll failed: vector get_deployment: HTTP 404: not found")

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Sequence
 
 from rollback_operator.conditions import Reason, Situation
 from rollback_operator.config import backoff
-from rollback_operator.errors import RollbackError, TransientError
+from rollback_operator.errors import PermanentError, RollbackError, TransientError
 from rollback_operator.providers.base import Handle, Progress
 from rollback_operator.reconcile.calls import Calls
 from rollback_operator.reconcile.job import Job, deadline_after, with_state
@@ -59,9 +59,13 @@ async def observe(job: Job, calls: Calls, *, looked: bool = False) -> None:
             late = calls.clock() >= deadline
             try:
                 progress = await _poll(job, calls, handle)
-            except TransientError as err:
+            except (TransientError, PermanentError) as err:
+                # The rollback was sent: a refused or unreadable poll (an oversized answer, a 404
+                # while the provider catches up, rotated credentials) says nothing of its outcome.
+                # Ask again until the deadline; the timeout's message then says why the asking failed.
                 log.info("%s: polling %s failed (%s); retrying", job.label, op.id, err)
-                hint, failure = err.retry_after or 0.0, f"; the latest poll failed: {err.message}"
+                hint = (err.retry_after or 0.0) if isinstance(err, TransientError) else 0.0
+                failure = f"; the latest poll failed: {err.message}"
             else:
                 failure = ""
                 if await settle(job, calls, progress):
