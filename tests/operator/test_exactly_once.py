@@ -208,3 +208,26 @@ def test_a_graceful_stop_lets_a_trigger_in_flight_record_its_handle(
     assert exit_code == 0
     assert requests_.status("in-flight")["operation"].get("id")  # recorded before exiting
     assert scenario.rollbacks(sandboxes) == 1
+
+
+def test_a_handle_written_into_status_by_someone_else_is_never_reported_as_a_success(
+    sandboxes: Sandboxes, requests_: Requests, operator_factory: OperatorFactory
+) -> None:
+    """Anyone with status rights could write the id of an old, successful deployment: without a
+    RollbackRecord of the operator's own behind it, it is neither followed nor repeated."""
+    world = World(sandboxes)
+    scenario = world.vector()
+    world.apply()
+    _submit(requests_, scenario, "forged")  # no operator runs yet
+    old = sandboxes.read("vector", lambda s: s.history(scenario.provider["vector"]["environmentId"])[0].id)
+    forged = {"phase": "InProgress", "operation": {"id": old, "claimedAt": "2026-11-22T10:00:00Z"}}
+    requests_.custom.patch_namespaced_custom_object_status(
+        "rollback.dev", "v1alpha1", requests_.namespace, "rollbackrequests", "forged", {"status": forged}
+    )
+    operator_factory().start()
+    status = requests_.wait_terminal("forged")
+
+    assert status["phase"] == "Unknown", status
+    assert condition(status, "Ready")["reason"] == "OutcomeUnknown"
+    assert "no RollbackRecord of this operator backs" in status["message"]
+    assert scenario.rollbacks(sandboxes) == 0
