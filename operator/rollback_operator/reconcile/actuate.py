@@ -124,8 +124,9 @@ class Actuator:
         return await self.record(job, handle)
 
     async def record(self, job: Job, handle: Handle) -> bool:
-        """Write the handle, to the record first and then the status; retried until it sticks,
-        because re-sending is never an option.
+        """Write the handle into the status; retried until it sticks, because re-sending is never
+        an option. (The record gets the handle with the outcome: a request re-created meanwhile
+        finds the operation through recovery, as after a crash, which costs no write per rollback.)
 
         One quick poll comes first (``first_look``, at most a second): a rollback already finished
         is written once, handle and outcome together, instead of twice. Returns True while the
@@ -144,7 +145,6 @@ class Actuator:
         if progress is not None and progress.state is not OperationState.RUNNING:
             await settle(job, self.calls, progress, operation=op, passed=[triggered])
             return False
-        await self.calls.kube_retrying(lambda: self.calls.records.note_handle(job, op))
         await self.calls.finish(job, triggered, operation=op)
         return True
 

@@ -8,7 +8,7 @@ The record's name is derived from the request's identity (``record.record_name``
   write was before records existed);
 - ``renew`` moves the claim to this instance (a takeover after the grace period, or a renewal
   during a long pause), guarded by the record's ``resourceVersion``;
-- ``note_handle`` and ``complete`` write what the provider answered and how it ended;
+- ``complete`` writes what the provider answered and how it ended;
 - ``mirror`` writes a finished record's outcome into a request of the same identity.
 Used by ``calls.py`` (completion), ``actuate.py`` and ``run.py``.
 """
@@ -94,29 +94,12 @@ class Records:
         )
         job.hold(RollbackRecord.parse(body))
 
-    async def note_handle(self, job: Job, operation: Operation) -> None:
-        """Record the provider's handle of the rollback (before the request's status has it)."""
-        assert job.record is not None
-        patch = {"status": _operation(operation)}
-        job.record = RollbackRecord.parse(await self.kube.patch_record(job.record.name, patch))
-
     async def complete(self, job: Job, situation: Situation, operation: Operation) -> None:
         """Record the outcome (and the handle, when it came with the outcome)."""
         assert job.record is not None
         outcome = Outcome(phase=situation.phase, reason=situation.reason, message=situation.message)
         status = {**_operation(operation), "completedAt": _stamp(self.clock()), "outcome": dump(outcome)}
         job.record = RollbackRecord.parse(await self.kube.patch_record(job.record.name, {"status": status}))
-
-    async def adopt(self, job: Job) -> None:
-        """A claim in the request's status that has no record (made by an operator version without
-        records): create its record from the status, so the rest of the run is as usual."""
-        op, status = job.op, job.req.status
-        resolution = Resolution(
-            status.current_version or "", status.target_version or "", status.resolution or "", op.watermark
-        )
-        await self.claim(job, resolution)
-        if op.id:
-            await self.note_handle(job, op)
 
 
 def _operation(op: Operation) -> dict[str, object]:
