@@ -43,10 +43,6 @@ class Request:
         return cls(body, spec, status)
 
     @property
-    def meta(self) -> dict[str, Any]:
-        return dict(self.body["metadata"])
-
-    @property
     def namespace(self) -> str:
         return str(self.body["metadata"]["namespace"])
 
