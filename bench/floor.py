@@ -8,9 +8,9 @@ plane and sandbox in the same benchmark run, so every operator figure is also a 
 
 By default it uses the operator's own client libraries for each concern, so that the ratio
 measures what the operator does rather than which library it uses: a raw aiohttp watch (as kopf
-watches), ``kubernetes_asyncio`` for the status write (as ``kube.KubeAPI``) and ``httpx`` for the
-provider (as ``providers.http``). ``--bare`` uses aiohttp for everything: the cheapest Python
-stack there is, for scale. ``--claim`` first writes a claim (a status write guarded by the
+watches), aiohttp for the status write (as ``apiserver.ApiServer``) and ``httpx`` for the
+provider (as ``providers.http``). ``--bare`` uses aiohttp for the provider too: the cheapest
+Python stack there is, for scale. ``--claim`` first writes a claim (a status write guarded by the
 request's ``resourceVersion``, as the operator's) and only then sends the rollback: the least an
 operator that promises exactly-once must do, for comparison.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.kubeapi import GROUP, PLURAL, VERSION, Access, Kube
+from bench.kubeapi import Access, Kube
 
 IN_FLIGHT = 32
 """Requests handled at once (as many connections to each server)."""
@@ -100,36 +100,21 @@ class Floor:
 
 
 @contextlib.asynccontextmanager
-async def operator_stack(kubeconfig: Path, token: str) -> AsyncIterator[tuple[Post, Write]]:
-    """The provider POST with httpx and the status write with kubernetes_asyncio, as the operator does."""
-    # Imported here so that the bare floor's memory shows what it needs without these libraries.
+async def operator_stack(kube: Kube, token: str) -> AsyncIterator[tuple[Post, Write]]:
+    """The provider POST with httpx and the status write with aiohttp, as the operator does."""
+    # Imported here so that the bare floor's memory shows what it needs without this library.
     import httpx
-    from kubernetes_asyncio import client, config
 
-    configuration = client.Configuration()
-    await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    async with (
-        client.ApiClient(configuration) as api,
-        httpx.AsyncClient(headers=headers, limits=limits) as http,
-    ):
-        custom: Any = client.CustomObjectsApi(api)
+    async with httpx.AsyncClient(headers=headers, limits=limits) as http:
 
         async def post(url: str) -> str:
             response = await http.post(url, json={})
             response.raise_for_status()
             return str(response.json()["data"]["id"])
 
-        async def write(namespace: str, name: str, status: dict[str, Any], version: str | None) -> object:
-            body: dict[str, Any] = {"status": status}
-            if version is not None:
-                body["metadata"] = {"resourceVersion": version}
-            return await custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE
-            )
-
-        yield post, write
+        yield post, kube.patch_status
 
 
 @contextlib.asynccontextmanager
@@ -150,7 +135,7 @@ async def bare_stack(kube: Kube, token: str) -> AsyncIterator[tuple[Post, Write]
 async def main(args: argparse.Namespace) -> None:
     kube = Kube(Access.from_kubeconfig(args.kubeconfig), connections=IN_FLIGHT)
     token = os.environ["BENCH_VECTOR_TOKEN"]
-    stack = bare_stack(kube, token) if args.bare else operator_stack(args.kubeconfig, token)
+    stack = bare_stack(kube, token) if args.bare else operator_stack(kube, token)
     async with stack as (post, write):
         await Floor(kube, args.namespace, post=post, write=write, claim=args.claim).run(args.ready_file)
 

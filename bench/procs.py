@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +35,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+RUNTIME_PYTHON = Path(__file__).resolve().parents[1] / ".venv-runtime" / "bin" / "python"
+"""The image's dependency set (``make runtime-venv``): what the subjects run with, so that memory is
+measured as deployed (the development environment adds test tools and the plugin's client)."""
+
+
+def runtime_python() -> str:
+    if not RUNTIME_PYTHON.exists():
+        raise RuntimeError(f"{RUNTIME_PYTHON} is missing: run `make runtime-venv` (make bench does)")
+    return str(RUNTIME_PYTHON)
+
+
 class QuietOperator(OperatorProcess):
-    """The operator as deployed: default timing, INFO logging (the test harness adds --verbose)."""
+    """The operator as deployed: default timing, INFO logging (the test harness adds --verbose),
+    the image's dependency set."""
 
     def command(self) -> list[str]:
-        return [arg for arg in super().command() if arg != "--verbose"]
+        argv = [arg for arg in super().command() if arg != "--verbose"]
+        return [runtime_python(), *argv[1:]]
 
 
 @dataclass
@@ -84,7 +96,7 @@ class Subject:
         ready = self.workdir / f"{log_name}.ready"
         ready.unlink(missing_ok=True)
         argv = [
-            sys.executable,
+            runtime_python(),
             "-m",
             "bench.floor",
             "--kubeconfig",

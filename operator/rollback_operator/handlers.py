@@ -24,6 +24,7 @@ from typing import Any, cast
 import kopf
 from kopf._core.reactor import observation
 
+from rollback_operator.apiserver import Endpoint
 from rollback_operator.approval import APPROVAL_PLURAL
 from rollback_operator.config import Settings
 from rollback_operator.errors import Gone, KubernetesUnavailable
@@ -140,13 +141,31 @@ def _tune(settings: kopf.OperatorSettings) -> None:
     settings.networking.connect_timeout = 10
 
 
-@kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+def credentials(settings: kopf.OperatorSettings) -> kopf.ConnectionInfo | None:
     """In a pod, the ServiceAccount; elsewhere the current kubeconfig (deterministic, client-free)."""
-    info: kopf.ConnectionInfo | None = kopf.login_with_service_account(
-        **kwargs
-    ) or kopf.login_with_kubeconfig(**kwargs)
-    return info
+    found: kopf.ConnectionInfo | None = kopf.login_with_service_account(
+        settings=settings
+    ) or kopf.login_with_kubeconfig(settings=settings)
+    return found
+
+
+@kopf.on.login()
+def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
+    """kopf's watches and the operator's own calls (``endpoint``) log in the same way."""
+    return credentials(settings)
+
+
+def endpoint(settings: kopf.OperatorSettings) -> Endpoint:
+    """Where the operator's own calls go, with which credentials (read afresh after a 401)."""
+    info = credentials(settings)
+    if info is None:
+        raise kopf.PermanentError("no credentials: neither a ServiceAccount token nor a kubeconfig")
+    return Endpoint(
+        server=info.server.rstrip("/"),
+        ssl=info.as_ssl_context(),
+        headers=info.as_http_headers(),
+        proxy=info.proxy_url,
+    )
 
 
 async def rescan(settings: kopf.OperatorSettings, insights: Any) -> None:
@@ -170,7 +189,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     """Tune kopf, build the runtime from the CLI's ``Settings`` and prime the queue."""
     _tune(settings)
     config: Settings = memo.settings
-    kube = await KubeAPI.connect(component=COMPONENT, instance=config.identity)
+    kube = KubeAPI.connect(lambda: endpoint(settings), component=COMPONENT, instance=config.identity)
     registry = Registry.build(settings=config)
     queue = QueueIndex()
     gate = TargetGate(index=queue, recheck=config.timing.queue_recheck)

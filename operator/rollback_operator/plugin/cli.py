@@ -37,7 +37,13 @@ Work = Coroutine[Any, Any, int]
 
 def _connect(args: argparse.Namespace) -> AbstractAsyncContextManager[Cluster]:
     # Imported here: kubernetes_asyncio takes seconds to import, and --help or a usage error need none of it.
-    from rollback_operator.plugin.cluster import Cluster
+    try:
+        from rollback_operator.plugin.cluster import Cluster
+    except ModuleNotFoundError as exc:  # the operator's image leaves the plugin's client out
+        raise PluginError(
+            f"the kubectl plugin needs the package's plugin extra ({exc.name} is missing): "
+            "pip install 'rollback-operator[plugin]'"
+        ) from exc
 
     return Cluster.connect(kubeconfig=args.kubeconfig, context=args.context, namespace=args.namespace)
 
