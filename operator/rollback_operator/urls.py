@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import httpx
 
@@ -70,6 +71,7 @@ def _under(rule: tuple[str, httpx.URL], target: httpx.URL) -> bool:
     return not base or target.path == base or target.path.startswith(base + "/")
 
 
+@lru_cache(maxsize=256)  # the allow-list's few prefixes, parsed once instead of on every check
 def _rule(prefix: str) -> tuple[str, httpx.URL] | None:
     """The host pattern and the parsed prefix; None for a prefix that cannot be parsed."""
     # A "*" is no host character: parse the prefix with a stand-in label, keep the pattern apart.

@@ -134,3 +134,20 @@ async def test_a_url_that_would_not_be_sent_as_written_is_refused_before_sending
     finally:
         await http.aclose()
     assert sent == []
+
+
+async def test_a_cookie_one_answer_sets_is_never_sent_with_another_request() -> None:
+    sent: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "session=tenant-a; Path=/"}, json={})
+
+    http = ProviderHTTP(provider="yandex", transport=httpx.MockTransport(answer), retry=FAST)
+    try:
+        for _ in range(2):
+            await http.request("GET", URL, operation="read", idempotent=True)
+    finally:
+        await http.aclose()
+
+    assert sent == [None, None]

@@ -1,9 +1,10 @@
 """Shared HTTP machinery of the provider adapters: one client, retries, error mapping.
 
 Each adapter owns one ``ProviderHTTP`` (one long-lived ``httpx.AsyncClient`` with explicit
-timeouts and an injectable transport) and sends every request through ``request``, which builds
-the request and hands it to ``send`` → ``_send_with_retries`` (the loop) → ``_send_once`` (one
-attempt, classified) → ``_fetch`` (the bytes). Together they:
+timeouts and an injectable transport, by default ``transport.AiohttpTransport``) and sends every
+request through ``request``, which builds the request and hands it to ``send`` →
+``_send_with_retries`` (the loop) → ``_send_once`` (one attempt, classified) → ``_fetch`` (the
+bytes). Together they:
 
 - refuse a URL that would not be sent as written (``urls.parse``: dot segments, encoded dots),
   with ``EndpointNotAllowed``, before a byte leaves;
@@ -19,6 +20,7 @@ attempt, classified) → ``_fetch`` (the bytes). Together they:
   dropped connection or a 5xx after sending raises ``OutcomeUnknown``;
 - maps 401/403 to ``CredentialsInvalid`` and other 4xx to ``ProviderRejected``, carrying the
   provider's own message (extracted by the adapter's ``describe`` function), redacted;
+- keeps no cookie: a cookie set in one request's answer is never sent with another;
 - counts every attempt in ``rollback_provider_requests_total``.
 
 httpx exceptions never escape; each raised error chains its cause.
@@ -27,6 +29,7 @@ httpx exceptions never escape; each raised error chains its cause.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +60,7 @@ from rollback_operator.providers.responses import (
     parse_retry_after,
     redacted,
 )
+from rollback_operator.providers.transport import AiohttpTransport
 from rollback_operator.urls import UnsafeURL, parse
 
 __all__ = [
@@ -121,13 +125,17 @@ class ProviderHTTP:
         # request and response scans all queued requests against all connections; and every
         # connection is kept alive (httpx keeps 20 by default and reconnects for the rest).
         self._slots = asyncio.Semaphore(connections)
+        tls = provider_tls()
         self.client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or AiohttpTransport(tls=tls, connections=connections),
             timeout=timeout,
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
-            verify=provider_tls(),
+            # One client serves every request for this provider, each with its own credentials: a
+            # cookie one answer sets must never be sent with another request.
+            cookies=http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
+            verify=tls,  # for httpx's own proxy transports (HTTPS_PROXY)
         )
 
     async def aclose(self) -> None:
