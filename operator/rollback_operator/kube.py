@@ -100,11 +100,17 @@ class KubeAPI:
         )
         return body
 
-    async def get_record(self, name: str) -> dict[str, Any] | None:
-        """The RollbackRecord ``name``, or None when there is none."""
+    async def get_record(self, name: str, *, cached: bool = False) -> dict[str, Any] | None:
+        """The RollbackRecord ``name``, or None when there is none.
+
+        ``cached``: from the API server's watch cache (``resourceVersion=0``), without a round trip
+        to etcd; it may miss a record created a moment ago, so only for a look before a claim,
+        whose create fails with ``Conflict`` when the record exists after all.
+        """
+        query = {"resourceVersion": "0"} if cached else None
         try:
             body: dict[str, Any] = await self._api.call(
-                "GET", _path(GROUP_PATH, RECORD_PLURAL, name), what=f"get RollbackRecord {name}"
+                "GET", _path(GROUP_PATH, RECORD_PLURAL, name), what=f"get RollbackRecord {name}", query=query
             )
         except Gone:
             return None

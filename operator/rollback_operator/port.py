@@ -36,8 +36,8 @@ class Kube(Protocol):
         self, obj: Mapping[str, Any], *, type_: str, reason: str, message: str
     ) -> Awaitable[None]: ...
 
-    def get_record(self, name: str) -> Awaitable[dict[str, Any] | None]:
-        """The RollbackRecord ``name``, or None when there is none."""
+    def get_record(self, name: str, *, cached: bool = False) -> Awaitable[dict[str, Any] | None]:
+        """The RollbackRecord ``name``, or None when there is none (``cached``: may be a moment old)."""
         ...
 
     def create_record(self, body: Mapping[str, Any]) -> Awaitable[dict[str, Any]]:

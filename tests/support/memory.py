@@ -50,6 +50,10 @@ class MemoryKube:
         """(status patch, the resourceVersion it was guarded by or None), in order."""
         self.events: list[str] = []
         """The reason of every Event posted, in order."""
+        self.record_reads: list[bool] = []
+        """Every read of a record: whether it allowed the API server's cache, in order."""
+        self.behind: set[str] = set()
+        """Records a cached read misses (created a moment ago, not yet in the watch cache)."""
 
     async def get(self, namespace: str, name: str) -> dict[str, Any]:
         return copy.deepcopy(self.body)
@@ -62,7 +66,10 @@ class MemoryKube:
         self.body["metadata"]["resourceVersion"] = str(int(self.body["metadata"]["resourceVersion"]) + 1)
         return copy.deepcopy(self.body)
 
-    async def get_record(self, name: str) -> dict[str, Any] | None:
+    async def get_record(self, name: str, *, cached: bool = False) -> dict[str, Any] | None:
+        self.record_reads.append(cached)
+        if cached and name in self.behind:  # the API server's watch cache has not seen it yet
+            return None
         record = self.records.get(name)
         return copy.deepcopy(record) if record is not None else None
 

@@ -50,9 +50,13 @@ class Records:
     def __init__(self, kube: Kube, clock: Clock, me: str) -> None:
         self.kube, self.clock, self.me = kube, clock, me
 
-    async def find(self, job: Job) -> RollbackRecord | None:
-        """The record of the request's identity, if there is one."""
-        body = await self.kube.get_record(job.req.record_name)
+    async def find(self, job: Job, *, cached: bool = False) -> RollbackRecord | None:
+        """The record of the request's identity, if there is one.
+
+        ``cached``: the API server may answer from its watch cache, which can miss a record created
+        a moment ago; harmless before a claim, whose create then fails with ``Conflict``.
+        """
+        body = await self.kube.get_record(job.req.record_name, cached=cached)
         return RollbackRecord.parse(body) if body is not None else None
 
     async def claim(self, job: Job, resolution: Resolution, *, approved_by: str | None = None) -> None:

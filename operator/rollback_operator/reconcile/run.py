@@ -104,6 +104,7 @@ class Reconciler:
         ``resourceVersion`` it was based on, so a stale body costs one ``Conflict`` and a re-read.
         A request further along is always read afresh.
         """
+        cached = True  # the first look for a record may come from the API server's cache
         while True:
             try:
                 if seen is not None and not (seen.get("status") or {}).get("phase"):
@@ -112,11 +113,11 @@ class Reconciler:
                     body = await self.calls.kube_retrying(lambda: self.kube.get(namespace, name))
                 job = await self._load(body)
                 if job is not None:
-                    await self._advance(job)
+                    await self._advance(job, cached=cached)
                 return
-            except Conflict:
+            except Conflict:  # e.g. a record the cached look missed: every later look is fresh
                 log.info("%s/%s changed underneath; reading it again", namespace, name)
-                seen = None
+                seen, cached = None, False
             except Gone:
                 return
 
@@ -132,11 +133,11 @@ class Reconciler:
         adapter, block = self.registry.for_spec(req.spec.provider)
         return Job(StatusWriter(self.kube, req, clock=self.clock), adapter, block)
 
-    async def _advance(self, job: Job) -> None:
+    async def _advance(self, job: Job, *, cached: bool) -> None:
         provider = job.req.spec.provider.name
         metrics.IN_FLIGHT.labels(provider).inc()
         try:
-            record = await self.calls.kube_retrying(lambda: self.records.find(job))
+            record = await self.calls.kube_retrying(lambda: self.records.find(job, cached=cached))
             if record is not None:
                 await self._continue(job, record)
             elif job.op.claimed_at or job.op.id:
