@@ -46,6 +46,23 @@ def runtime_python() -> str:
     return str(RUNTIME_PYTHON)
 
 
+def runtime_environment() -> str:
+    """What the subjects ran with, for the document: Python and the installed distributions."""
+    probe = (
+        "import sys, importlib.metadata as m; "
+        "names = sorted({d.metadata['Name'].lower() for d in m.distributions()}); "
+        "print(sys.version.split()[0], len(names), ' '.join(n for n in names if 'kubernetes' in n))"
+    )
+    out = subprocess.run(
+        [runtime_python(), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    clients = ", ".join(out[2:]) or "none"
+    return (
+        f"`.venv-runtime` (the image's dependency set): Python {out[0]}, {out[1]} distributions from "
+        f"requirements/runtime.lock and the package; Kubernetes client libraries installed: {clients}"
+    )
+
+
 class QuietOperator(OperatorProcess):
     """The operator as deployed: default timing, INFO logging (the test harness adds --verbose),
     the image's dependency set."""
