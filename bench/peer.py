@@ -706,6 +706,26 @@ def peer_job(name: str, environment: str, vector_url: str) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done (then raise KeyboardInterrupt), so that a second
+    Ctrl-C cannot leave the node half down. Outside the main thread, signals cannot be caught: a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in kept:
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt(f"signal {received[0]}, deferred until the node was down")
+
+
 def run_peer(
     workdir: Path, *, rounds: int = 20, warmup: int = 3, idle_seconds: float = 10.0
 ) -> dict[str, Any]:
@@ -746,7 +766,8 @@ def run_peer(
         results.load_end = os.getloadavg()
     finally:
         _say("taking the node down")
-        node.down()
+        with uninterrupted():
+            node.down()
         reap_shims(node.socket)
         become_subreaper(on=False)
     results.seconds = time.monotonic() - began
@@ -905,6 +926,9 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="rollback-bench-peer-"))
     try:
         results = run_peer(workdir, rounds=args.rounds, warmup=args.warmup, idle_seconds=args.idle)
+    except KeyboardInterrupt as exc:
+        _say(f"interrupted ({exc}); the node is down")
+        return 130
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
