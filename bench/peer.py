@@ -81,13 +81,13 @@ PODS = "Pods"
 COMPONENTS = (*SERVERS, SHIMS, PODS)
 PEER_NAMESPACE = "rollback-peer"
 CA_DIR = "/etc/provider-ca"
-PEER_SCRIPT = """\
+PEER_SCRIPT = f"""\
 import os, ssl, urllib.request
 url = os.environ["VECTOR_URL"] + "/api/v1/vector/environments/" + os.environ["ENVIRONMENT"] + "/rollback"
-request = urllib.request.Request(url, data=b"{}", method="POST", headers={
+request = urllib.request.Request(url, data=b"{{}}", method="POST", headers={{
     "Authorization": "Bearer " + os.environ["VECTOR_TOKEN"],
-    "Content-Type": "application/json", "Accept": "application/json"})
-context = ssl.create_default_context(cafile="/etc/provider-ca/ca.crt")
+    "Content-Type": "application/json", "Accept": "application/json"}})
+context = ssl.create_default_context(cafile="{CA_DIR}/ca.crt")
 with urllib.request.urlopen(request, context=context, timeout=30) as response:
     print(response.status, response.read().decode())
 """
