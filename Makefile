@@ -194,6 +194,13 @@ kind-e2e: venv ## Needs Docker + kind: install deploy/ into a throwaway kind clu
 bench: venv runtime-venv controlplane ## Benchmarks vs a minimal baseline: prints a table, writes docs/performance.md (~10 min)
 	$(PY) -m bench
 
+# e.g. PEER_ARGS="--rounds 50 --output build/peer.json"
+PEER_ARGS ?=
+
+.PHONY: bench-peer
+bench-peer: venv controlplane node-build ## On the node: the operator beside a Job per rollback, latency and CPU per rollback (~3 min)
+	@$(PY) -m bench.peer $(PEER_ARGS); status=$$?; $(PY) -m tests.node down; exit $$status
+
 .PHONY: resilience
 resilience: venv controlplane ## Crash loop, provider faults, API server restart, bad input, soak at full size (the soak alone over 10 min); writes docs/resilience.md
 	$(PY) -m pytest tests/resilience --resilience-full --timeout=1800

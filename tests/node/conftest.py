@@ -8,24 +8,17 @@ tests fail (and ``make node-down`` cleans up after a killed run).
 
 from __future__ import annotations
 
-import json
 import secrets
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import kubernetes
 import pytest
 
+from tests.node.install import install
 from tests.node.node import GATEWAY, Node
 from tests.node.sandboxes import NodeSandboxes
 from tests.support.rollbacks import Requests
 from tests.support.tls import TestCA
-
-NAMESPACE = "rollback-operator"
-DEPLOYMENT = "deployment/rollback-operator"
-OVERLAY = Path(__file__).parent / "overlay"
-CA_MOUNT = "/etc/rollback-operator/provider-ca"
 
 
 @pytest.fixture(scope="package")
@@ -65,59 +58,8 @@ def node_sandboxes(
 def installed(node: Node, node_sandboxes: NodeSandboxes, provider_ca: TestCA) -> Node:
     """deploy/ through the overlay, then configured as docs/install.md says: the sandboxes' URLs on
     the allow-list, and the CA that signed their certificate as the providers' CA bundle."""
-    node.kubectl("apply", "-k", str(OVERLAY))
-    node.kubectl(
-        "create", "configmap", "provider-ca", "-n", NAMESPACE, f"--from-file=ca.crt={provider_ca.cert_path}"
-    )
-    env = [
-        {
-            "name": "ROLLBACK_OPERATOR_ALLOWED_ENDPOINTS",
-            "value": ",".join(node_sandboxes.allowed_endpoints()),
-        },
-        {"name": "ROLLBACK_OPERATOR_CA_BUNDLE", "value": f"{CA_MOUNT}/ca.crt"},
-    ]
-    patch = {
-        "spec": {
-            "template": {
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "operator",
-                            "env": env,
-                            "volumeMounts": [
-                                {"name": "provider-ca", "mountPath": CA_MOUNT, "readOnly": True}
-                            ],
-                        }
-                    ],
-                    "volumes": [{"name": "provider-ca", "configMap": {"name": "provider-ca"}}],
-                }
-            }
-        }
-    }
-    node.kubectl("patch", "-n", NAMESPACE, DEPLOYMENT, "--type=strategic", "-p", json.dumps(patch))
-    rollout(node)
+    install(node, allowed_endpoints=node_sandboxes.allowed_endpoints(), ca_cert=provider_ca.cert_path)
     return node
-
-
-def rollout(node: Node, timeout: int = 120) -> None:
-    """Until the Deployment's newest Pod is Ready and no other Pod is left."""
-    node.kubectl(
-        "rollout", "status", "-n", NAMESPACE, DEPLOYMENT, f"--timeout={timeout}s", timeout=timeout + 10
-    )
-    deadline = time.monotonic() + timeout
-    while len(operator_pods(node)) != 1:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"operator Pods: {operator_pods(node)}")
-        time.sleep(0.5)
-
-
-def operator_pods(node: Node) -> list[dict[str, object]]:
-    listed = json.loads(
-        node.kubectl(
-            "get", "pods", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=operator", "-o", "json"
-        )
-    )
-    return list(listed["items"])
 
 
 @pytest.fixture

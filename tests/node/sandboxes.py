@@ -21,9 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.operator import free_port
-from tests.support.tls import TestCA
+from tests.support.tls import ServerCertificate, TestCA
 
 NAMES = ("facets", "vector", "yandex")
+FRONT_PORTS = dict(zip(NAMES, (8701, 8702, 8703), strict=True))  # https, on the bridge
+
+
+def front_command(certificate: ServerCertificate, routes: list[str]) -> list[str]:
+    """The TLS front's command line: each ``HOST:PORT=BACKEND_PORT`` route, with ``certificate``."""
+    return [
+        sys.executable,
+        "-m",
+        "tests.node.tlsfront",
+        "--cert",
+        str(certificate.cert),
+        "--key",
+        str(certificate.key),
+        *routes,
+    ]
 
 
 class _Seeder:
@@ -42,7 +57,7 @@ class NodeSandboxes:
     def __init__(self, *, listen: str, ca: TestCA, log_path: Path) -> None:
         self.listen = listen
         self.ports = {name: free_port() for name in NAMES}  # plain http, loopback
-        self.front_ports = dict(zip(NAMES, (8701, 8702, 8703), strict=True))  # https, the bridge
+        self.front_ports = dict(FRONT_PORTS)
         self.certificate = ca.issue("sandboxes", hosts=[listen])
         self.log_path = log_path
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -74,7 +89,6 @@ class NodeSandboxes:
     def start(self) -> NodeSandboxes:
         ports = [f"--{name}-port={port}" for name, port in self.ports.items()]
         routes = [f"{self.listen}:{self.front_ports[name]}={self.ports[name]}" for name in NAMES]
-        certificate = ["--cert", str(self.certificate.cert), "--key", str(self.certificate.key)]
         with self.log_path.open("ab") as log:
             self._procs = [
                 subprocess.Popen(
@@ -83,7 +97,7 @@ class NodeSandboxes:
                     stderr=subprocess.STDOUT,
                 ),
                 subprocess.Popen(
-                    [sys.executable, "-m", "tests.node.tlsfront", *certificate, *routes],
+                    front_command(self.certificate, routes),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 ),

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.node.conftest import DEPLOYMENT, NAMESPACE, operator_pods, rollout
+from tests.node.install import DEPLOYMENT, NAMESPACE, operator_pods, rollout
 from tests.node.node import Node, NodeError
 from tests.node.sandboxes import NodeSandboxes
 from tests.support.rollbacks import Requests, manifest

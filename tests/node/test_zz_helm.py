@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.node.conftest import NAMESPACE as KUSTOMIZE_NAMESPACE
+from tests.node.install import NAMESPACE as KUSTOMIZE_NAMESPACE
 from tests.node.node import Node
 from tests.node.sandboxes import NodeSandboxes
 from tests.support.controlplane import BIN_DIR, REPO
