@@ -191,8 +191,8 @@ kind-e2e: venv ## Needs Docker + kind: install deploy/ into a throwaway kind clu
 ##@ Measure
 
 .PHONY: bench
-bench: venv runtime-venv controlplane ## Benchmarks vs a minimal baseline: prints a table, writes docs/performance.md (~10 min)
-	$(PY) -m bench
+bench: venv runtime-venv controlplane node-build ## Benchmarks vs the floors, and a Job per rollback on the node: prints a table, writes docs/performance.md (~10 min)
+	@$(PY) -m bench; status=$$?; $(PY) -m tests.node down; exit $$status
 
 # e.g. PEER_ARGS="--rounds 50 --output build/peer.json"
 PEER_ARGS ?=

@@ -3,8 +3,9 @@
 Starts its own control plane (etcd + kube-apiserver from .bin/) and the sandboxes in a child
 process, then measures in this order: the cost of a rollback per provider, latency (operator,
 floor), throughput (floor, operator), what one write costs the API server, memory and restart cost
-(operator). ``--quick`` uses small sizes for trying it out and writes nothing unless ``--output``
-is given.
+(operator). Then, on the node tier, the real peer: the operator as a Pod beside a Job per rollback
+(``bench.peer``; ``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out and writes
+nothing unless ``--output`` is given.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bench.context import Bench, Sizes, load
 from bench.document import markdown
 from bench.kubeapi import Access, Kube
 from bench.memory import memory
+from bench.peer import run_peer
 from bench.procs import Subject
 from bench.report import REPO, Results, table
 from bench.sandbox import RemoteSandboxes
@@ -101,6 +103,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes; writes no document by default")
     parser.add_argument("--output", type=Path, help=f"where to write the document (default: {DOCUMENT})")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) afterwards")
+    parser.add_argument("--no-peer", action="store_true", help="skip the node tier's peer (needs root)")
     args = parser.parse_args()
     sizes = Sizes.quick() if args.quick else Sizes()
     workdir = Path(tempfile.mkdtemp(prefix="rollback-bench-"))
@@ -113,6 +116,9 @@ def main() -> int:
         results = asyncio.run(run(plane, workdir, sizes))
     finally:
         plane.stop()
+    if not args.no_peer:
+        _say("the real peer, on the node")
+        results.peer = run_peer(workdir / "peer", rounds=5 if args.quick else 20)
     results.seconds = time.monotonic() - began
     print(table(results))
     (workdir / "results.json").write_text(json.dumps(dataclasses.asdict(results), indent=1, default=str))

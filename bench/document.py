@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from bench.context import Tally
 from bench.memory import Memory, Restart
+from bench.peer import peer_markdown
 from bench.phases import Throughput
 from bench.procs import runtime_environment
 from bench.report import Results, commit, machine, now, targets
@@ -340,6 +341,7 @@ def markdown(r: Results, *, quick: bool) -> str:
         "",
         *_memory(r),
         "",
+        *([peer_markdown(r.peer), ""] if r.peer is not None else []),
         "## How it is measured",
         "",
         METHOD,
@@ -347,8 +349,9 @@ def markdown(r: Results, *, quick: bool) -> str:
         "## Reproduce",
         "",
         "```",
-        "make bench                 # builds the control plane if needed; about 10 minutes on 2 cores",
-        ".venv/bin/python -m bench --quick --output /tmp/performance.md   # small sizes, a minute or two",
+        "make bench                 # builds what it needs; about 10 minutes on 2 cores, with the peer",
+        ".venv/bin/python -m bench --quick --output /tmp/performance.md   # small sizes, a few minutes",
+        "make bench-peer            # only the node's peer: the operator as a Pod beside a Job per rollback",
         "```",
         "",
     ]

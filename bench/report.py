@@ -159,12 +159,16 @@ def _server_target(r: Results) -> list[Target]:
 def _peer_target(r: Results) -> list[Target]:
     """The real peer on the node (a Job per rollback) beside the operator as a Pod."""
     if r.peer is None:
-        return [Target("a real peer (a Job per rollback) on the node", "not run", "(reported)", False)]
-    job, pod = r.peer["job"]["received"], r.peer["operator"]["received"]
+        return [
+            Target("a real peer (a Job per rollback) on the node", "not run (--no-peer)", "(reported)", False)
+        ]
+    job, pod = r.peer["peer"], r.peer["operator"]
     return [
         Target(
-            "a real peer on the node: create → rollback received p50 / p95, Job vs operator Pod",
-            f"{job['p50']:.0f} / {job['p95']:.0f} ms vs {pod['p50']:.0f} / {pod['p95']:.0f} ms",
+            "a real peer on the node: create → rollback received p50 / p95; CPU per rollback, all parts",
+            f"a Job: {job['received_ms']['p50']:.0f} / {job['received_ms']['p95']:.0f} ms, "
+            f"{job['cpu_ms']['total']:.0f} ms; the operator as a Pod: {pod['received_ms']['p50']:.0f} / "
+            f"{pod['received_ms']['p95']:.0f} ms, {pod['cpu_ms']['total']:.0f} ms",
             "(reported)",
             True,
         )

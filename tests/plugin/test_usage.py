@@ -6,6 +6,8 @@ it would have ended with exit code 1 and a kubeconfig complaint instead.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,24 @@ def test_a_valid_command_gets_as_far_as_the_kubeconfig(offline: Plugin) -> None:
 
     assert result.code == 1
     assert "no kubeconfig at" in result.err
+
+
+def test_without_the_plugin_extra_the_plugin_says_how_to_install_it(tmp_path: Path) -> None:
+    """The operator's image has no Kubernetes client library: the plugin names the extra it needs."""
+    script = (
+        "import runpy, sys; sys.modules['kubernetes_asyncio'] = None; "  # as if it were not installed
+        "sys.argv = ['kubectl-rollback', 'list']; "
+        "runpy.run_module('rollback_operator.plugin', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"KUBECONFIG": str(tmp_path / "absent"), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1, done
+    assert "pip install 'rollback-operator[plugin]'" in done.stderr
+    assert "Traceback" not in done.stderr
