@@ -3,9 +3,10 @@
 Starts its own control plane (etcd + kube-apiserver from .bin/) and the sandboxes in a child
 process, then measures in this order: the cost of a rollback per provider, latency (operator,
 floor), throughput (floor, operator), what one write costs the API server, memory and restart cost
-(operator). Then, on the node tier, the real peer: the operator as a Pod beside a Job per rollback
-(``bench.peer``; ``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out and writes
-nothing unless ``--output`` is given.
+(operator), and one more burst with a sampling profiler attached (``bench.profile``). Then, on the
+node tier, the real peer: the operator as a Pod beside a Job per rollback (``bench.peer``;
+``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out and writes nothing unless
+``--output`` is given.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bench.kubeapi import Access, Kube
 from bench.memory import memory
 from bench.peer import run_peer
 from bench.procs import Subject
+from bench.profile import profile
 from bench.report import REPO, Results, table
 from bench.sandbox import RemoteSandboxes
 from bench.writecost import write_cost
@@ -44,7 +46,7 @@ def _say(message: str) -> None:
 
 
 async def measure(
-    bench: Bench, operator: Subject, floor: Subject, claiming: Subject, bare: Subject
+    bench: Bench, operator: Subject, floor: Subject, claiming: Subject, bare: Subject, workdir: Path
 ) -> Results:
     """Every phase, in order; the load average is noted as each begins."""
     results = Results(bench.sizes)
@@ -71,6 +73,8 @@ async def measure(
     results.writes = await write_cost(bench, results.throughput["operator"].sample_status)
     begin("memory and restart")
     results.memory = await memory(bench, operator, results.throughput["operator"].sample_status)
+    begin("profile")
+    results.profile = await profile(bench, operator, workdir)
     results.load.append(("end", load()))
     return results
 
@@ -90,7 +94,8 @@ async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
     floor, bare = Subject("floor", env, workdir), Subject("bare", env, workdir, extra_args=["--bare"])
     claiming = Subject("claiming", env, workdir, extra_args=["--claim"])
     try:
-        return await measure(Bench(kube, boxes, sizes, servers(plane)), operator, floor, claiming, bare)
+        bench = Bench(kube, boxes, sizes, servers(plane))
+        return await measure(bench, operator, floor, claiming, bare, workdir)
     finally:
         for subject in (operator, floor, claiming, bare):
             subject.stop()

@@ -252,6 +252,23 @@ def _limits(r: Results) -> list[str]:
     ]
 
 
+def _profile(r: Results) -> list[str]:
+    prof = r.profile
+    if prof is None:
+        return ["Not measured: py-spy is missing (`make venv` installs it) or could not attach."]
+    lines = [
+        f"The throughput burst once more ({r.sizes.burst} requests) with py-spy sampling the operator "
+        f"(200 Hz, never pausing it): {prof.samples:,} samples of the event loop; {_n(prof.cpu_ms)} ms of "
+        "CPU per rollback in this burst (the sampling adds a little). Each sample goes to the first part "
+        "its stack belongs to (`bench/profile.py`):",
+        "",
+        _row("part", "share of the event loop", "ms per rollback"),
+        _row("---", "---", "---"),
+    ]
+    lines += [_row(part, f"{share:.0%}", _n(share * prof.cpu_ms, 2)) for part, share in prof.shares.items()]
+    return lines
+
+
 def _write_cost(r: Results) -> list[str]:
     w = r.writes
     assert w is not None
@@ -332,6 +349,10 @@ def markdown(r: Results, *, quick: bool) -> str:
         "## API writes and provider calls per successful rollback",
         "",
         *_costs(r),
+        "",
+        "## Where the operator's CPU goes",
+        "",
+        *_profile(r),
         "",
         "## What one write costs the API server",
         "",

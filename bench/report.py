@@ -19,6 +19,7 @@ from typing import Any
 from bench.context import Sizes, Tally
 from bench.memory import Memory
 from bench.phases import Latency, Throughput
+from bench.profile import Profile
 from bench.writecost import WriteCost
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +36,8 @@ class Results:
     cost: dict[str, Tally] = field(default_factory=dict)
     writes: WriteCost | None = None
     memory: Memory | None = None
+    profile: Profile | None = None
+    """Where the operator's CPU went in one more burst (``bench.profile``); None without py-spy."""
     peer: dict[str, Any] | None = None
     """``bench.peer.run_peer``'s results (the node tier), when it ran."""
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)

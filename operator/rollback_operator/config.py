@@ -8,6 +8,7 @@ The allow-list protects credentials: a spec may name any URL, but the operator s
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import socket
@@ -41,11 +42,16 @@ def provider_tls(*, environ: dict[str, str] | None = None) -> ssl.SSLContext:
 
     A named file that is missing or holds no certificate raises (``OSError``, ``ssl.SSLError``): the
     CLI calls this at startup, so a wrong path stops the operator instead of failing every request.
+    One context per bundle, shared by every provider client (each costs about 0.7 MiB).
     """
+    return _tls((environ if environ is not None else os.environ).get(ENV_CA_BUNDLE, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls(bundle: str) -> ssl.SSLContext:
     import certifi  # httpx's own dependency and default trust store
 
     context = ssl.create_default_context(cafile=certifi.where())
-    bundle = (environ if environ is not None else os.environ).get(ENV_CA_BUNDLE, "")
     if bundle:
         context.load_verify_locations(cafile=bundle)
     return context
