@@ -7,6 +7,7 @@ they were measured. Used by ``bench.__main__``.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 from bench.context import Tally
@@ -252,6 +253,41 @@ def _limits(r: Results) -> list[str]:
     ]
 
 
+def _budget(r: Results) -> list[str]:
+    """Throughput on a machine this small is a CPU budget: the subject's, the API server's, etcd's."""
+    thr = r.throughput
+    cores = os.cpu_count() or 1
+    lines = [
+        f"On {cores} cores every rollback's CPU comes from one budget: the subject's own, the API server's",
+        "for its calls and etcd's for the writes (the sandboxes and the benchmark's driver take the rest).",
+        "",
+        _row("CPU per rollback (ms)", *HEADS[:4]),
+        _row(*["---"] * 5),
+    ]
+    parts = {
+        "the subject": lambda t: t.cpu_seconds * 1000 / t.count,
+        "kube-apiserver": lambda t: _server_ms(t, "kube-apiserver"),
+        "etcd": lambda t: _server_ms(t, "etcd"),
+    }
+    for label, pick in parts.items():
+        lines.append(_row(label, *(_n(pick(thr[s])) for s in SUBJECTS)))
+    total = {s: sum(pick(thr[s]) for pick in parts.values()) for s in SUBJECTS}
+    lines.append(_row("**together**", *(f"**{_n(total[s])}**" for s in SUBJECTS)))
+    lines.append(
+        _row(f"{cores} cores / together (rollbacks/s)", *(_n(cores * 1000 / total[s]) for s in SUBJECTS))
+    )
+    lines.append(_row("measured (rollbacks/s)", *(_n(thr[s].per_second) for s in SUBJECTS)))
+    need = total["claiming"] / 0.75
+    lines += [
+        "",
+        f"The claiming floor needs {_ratio(total['claiming'], total['operator'])} of the operator's CPU per "
+        "rollback, close to the measured throughput ratio "
+        f"({_ratio(thr['operator'].per_second, thr['claiming'].per_second)}). "
+        f"0.75x would need at most {_n(need)} ms together, {_n(total['operator'] - need)} ms less than now.",
+    ]
+    return lines
+
+
 def _profile(r: Results) -> list[str]:
     prof = r.profile
     if prof is None:
@@ -349,6 +385,10 @@ def markdown(r: Results, *, quick: bool) -> str:
         "## API writes and provider calls per successful rollback",
         "",
         *_costs(r),
+        "",
+        "## The machine's CPU per rollback",
+        "",
+        *_budget(r),
         "",
         "## Where the operator's CPU goes",
         "",

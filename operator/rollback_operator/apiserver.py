@@ -103,8 +103,10 @@ class ApiServer:
         query: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         content_type: str = "application/json",
+        answer: bool = True,
     ) -> Any:
-        """``method path`` with ``body`` as JSON; the answer's JSON, or the operator's own error."""
+        """``method path`` with ``body`` as JSON; the answer's JSON (None when ``answer`` is False:
+        the caller does not use it), or the operator's own error."""
         data = None if body is None else json.dumps(body).encode()
         headers = None if body is None else {"Content-Type": content_type}
         for attempt in (1, 2):
@@ -122,7 +124,7 @@ class ApiServer:
                 continue
             if not 200 <= status <= 299:
                 raise failure(status, f"HTTP {status} {reason}", what, raw)
-            return json.loads(raw)
+            return json.loads(raw) if answer else None
         raise failure(401, "HTTP 401 Unauthorized", what)
 
     async def _login_again(self, rejected: aiohttp.ClientSession) -> None:

@@ -59,6 +59,7 @@ class Runtime:
         key = self.reconciler.target_key(body)
         if event_type == "DELETED":  # deleted, or finished and so out of the watch's field selector
             self.queue.discard(meta["uid"])
+            self.reconciler.forget(meta["uid"])
             self.supervisor.cancel_if_gone(meta["uid"], lambda: self._gone(meta["namespace"], meta["name"]))
         else:
             self.queue.update(body, key)

@@ -197,7 +197,7 @@ class KubeAPI:
         )
         path = _path("/api/v1", "events", namespace=meta["namespace"])
         try:
-            await self._api.call("POST", path, what=f"post Event {reason}", body=event)
+            await self._api.call("POST", path, what=f"post Event {reason}", body=event, answer=False)
         except (KubernetesUnavailable, Conflict, Gone) as exc:
             log.warning("could not post event %s for %s/%s: %s", reason, meta["namespace"], meta["name"], exc)
 

@@ -34,6 +34,7 @@ def _written_path(url: str) -> str:
     return re.split(r"[?#]", rest[start:], maxsplit=1)[0]
 
 
+@lru_cache(maxsize=1024)  # the same few URLs per target, on every call to them
 def parse(url: str) -> httpx.URL:
     """``url`` as httpx will send it; ``UnsafeURL`` when it cannot be sent as written."""
     path = _written_path(url)

@@ -43,10 +43,14 @@ def root_output() -> Iterator[io.StringIO]:
     """What the operator's log configuration writes, captured from its root handlers."""
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
+    quieted = ("aiohttp.access", "kopf.objects", "httpx")  # configure_logging sets their levels too
+    saved_levels = {name: logging.getLogger(name).level for name in quieted}
     stream = io.StringIO()
     yield stream
     root.handlers[:] = saved_handlers
     root.setLevel(saved_level)
+    for name, level in saved_levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.mark.parametrize("log_format", ["plain", "json"])

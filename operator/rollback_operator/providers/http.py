@@ -97,6 +97,16 @@ class Call:
     secrets: Sequence[str] = ()
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing and sends nothing, without even reading ``Set-Cookie``."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
+
+
 class _TooLarge(Exception):
     """The body passed ``CallLimits.max_response_bytes``; carries the status code."""
 
@@ -134,7 +144,7 @@ class ProviderHTTP:
             follow_redirects=False,
             # One client serves every request for this provider, each with its own credentials: a
             # cookie one answer sets must never be sent with another request.
-            cookies=http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
+            cookies=_NoCookies(),
             verify=tls,  # for httpx's own proxy transports (HTTPS_PROXY)
         )
 

@@ -58,6 +58,10 @@ UNBACKED = (
 )
 
 
+KNOWN_KEYS = 50_000
+"""Target keys remembered at most (a bound, in case DELETED events are missed)."""
+
+
 class Reconciler:
     """Drives RollbackRequests; one instance per operator process."""
 
@@ -80,6 +84,8 @@ class Reconciler:
             self.calls, me=settings.identity, timing=settings.timing, clock=clock, shield=shield
         )
         self.slots = asyncio.Semaphore(settings.max_concurrent)
+        self._keys: dict[str, tuple[int | None, str | None]] = {}
+        """uid → (generation, target key) of the requests in the watch."""
         self.approvals = Approvals(
             kube,
             self.calls,
@@ -88,13 +94,32 @@ class Reconciler:
         )
 
     def target_key(self, body: dict[str, Any]) -> str | None:
-        """The per-target lock key of a request body, or None when its spec is unusable."""
-        try:  # the spec alone: this runs for every watch event
+        """The per-target lock key of a request body, or None when its spec is unusable.
+
+        This runs for every watch event; the key is worked out once per uid and generation (the
+        spec cannot change without a new generation).
+        """
+        meta = body.get("metadata") or {}
+        uid, generation = meta.get("uid"), meta.get("generation")
+        known = self._keys.get(uid) if uid else None
+        if known is not None and known[0] == generation:
+            return known[1]
+        try:  # the spec alone
             spec = RollbackRequestSpec.model_validate(body.get("spec") or {})
         except ValidationError:
-            return None
-        adapter, block = self.registry.for_spec(spec.provider)
-        return adapter.target_key(block)
+            key = None
+        else:
+            adapter, block = self.registry.for_spec(spec.provider)
+            key = adapter.target_key(block)
+        if uid:
+            if len(self._keys) >= KNOWN_KEYS:
+                self._keys.clear()
+            self._keys[uid] = (generation, key)
+        return key
+
+    def forget(self, uid: str) -> None:
+        """The request left the watch (deleted or finished): drop its remembered key."""
+        self._keys.pop(uid, None)
 
     async def run(self, namespace: str, name: str, seen: dict[str, Any] | None = None) -> None:
         """Bring the request to a terminal state (or return if it already is, or is gone).
