@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,11 +104,14 @@ class ApiServer:
         body: Mapping[str, Any] | None = None,
         content_type: str = "application/json",
         answer: bool = True,
+        accept: str | None = None,
     ) -> Any:
         """``method path`` with ``body`` as JSON; the answer's JSON (None when ``answer`` is False:
         the caller does not use it), or the operator's own error."""
         data = None if body is None else json.dumps(body).encode()
-        headers = None if body is None else {"Content-Type": content_type}
+        headers = {} if body is None else {"Content-Type": content_type}
+        if accept is not None:
+            headers["Accept"] = accept
         for attempt in (1, 2):
             session = self._open()
             try:
@@ -126,6 +129,31 @@ class ApiServer:
                 raise failure(status, f"HTTP {status} {reason}", what, raw)
             return json.loads(raw) if answer else None
         raise failure(401, "HTTP 401 Unauthorized", what)
+
+    async def lines(
+        self, path: str, *, what: str, query: Mapping[str, str], accept: str, read_timeout: float
+    ) -> AsyncIterator[Any]:
+        """A watch: each line of the answer, decoded, until the server ends it (or it breaks)."""
+        session = self._open()
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=read_timeout)
+        try:
+            async with session.get(
+                self._endpoint.server + path, params=query, headers={"Accept": accept}, timeout=timeout
+            ) as response:
+                if response.status == 401:
+                    await self._login_again(session)
+                if not 200 <= response.status <= 299:
+                    raise failure(
+                        response.status,
+                        f"HTTP {response.status} {response.reason}",
+                        what,
+                        await response.read(),
+                    )
+                async for line in response.content:
+                    if line.strip():
+                        yield json.loads(line)
+        except _UNREACHABLE as exc:
+            raise failure(None, type(exc).__name__, what) from exc
 
     async def _login_again(self, rejected: aiohttp.ClientSession) -> None:
         """Log in afresh, unless a concurrent call already did since ``rejected`` was used."""

@@ -33,6 +33,7 @@ from rollback_operator.models import GROUP, PLURAL, VERSION
 from rollback_operator.providers import Registry
 from rollback_operator.readiness import Readiness
 from rollback_operator.reconcile import Reconciler
+from rollback_operator.recordnames import RecordNames
 from rollback_operator.retention import keep
 from rollback_operator.scheduling import QueueIndex, Supervisor, TargetGate
 from rollback_operator.status_models import TERMINAL_PHASES, UNFINISHED_SELECTOR
@@ -201,12 +202,14 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         await runtime.reconciler.run(namespace, name, body)
 
     supervisor = Supervisor(run, retry_delay=config.timing.retry_max)
+    names = RecordNames(kube, retry_max=config.timing.retry_max)
     reconciler = Reconciler(
-        kube=kube, registry=registry, settings=config, gate=gate, shield=supervisor.shielded
+        kube=kube, registry=registry, settings=config, gate=gate, shield=supervisor.shielded, names=names
     )
     runtime = Runtime(kube, registry, queue, gate, supervisor, reconciler, list(memo.namespaces))
     await runtime.prime(memo.namespaces)
     memo.runtime = runtime
+    memo.record_names = asyncio.create_task(names.keep(), name="record names")
     memo.retention = asyncio.create_task(
         keep(kube, retention=config.record_retention, clock=reconciler.clock), name="record retention"
     )
@@ -228,6 +231,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     """Let triggers in flight record their handles, then close the clients."""
     runtime: Runtime = memo.runtime
     memo.retention.cancel()
+    memo.record_names.cancel()
     memo.checking.cancel()
     if memo.ready_server is not None:
         await memo.ready_server.cleanup()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +31,11 @@ from rollback_operator.text import printable
 log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
 GROUP_PATH = f"/apis/{GROUP}/{VERSION}"
+# Metadata only (no spec, no status): what the record-name index needs.
+PARTIAL = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+NAMES_PAGE = 500
+WATCH_SECONDS = 300
 
 
 def _path(base: str, plural: str, name: str = "", *, namespace: str = "", sub: str = "") -> str:
@@ -147,6 +152,47 @@ class KubeAPI:
             "GET", _path(GROUP_PATH, RECORD_PLURAL), what="list RollbackRecords", query=query
         )
         return list(page.get("items") or []), (page.get("metadata") or {}).get("continue") or None
+
+    async def record_names(self) -> tuple[set[str], str]:
+        """The name of every RollbackRecord (metadata only, paged) and the listing's resourceVersion."""
+        names: set[str] = set()
+        token, version = None, ""
+        while True:
+            query = {"limit": str(NAMES_PAGE), **({"continue": token} if token else {})}
+            page = await self._api.call(
+                "GET",
+                _path(GROUP_PATH, RECORD_PLURAL),
+                what="list RollbackRecord names",
+                query=query,
+                accept=PARTIAL_LIST,
+            )
+            names.update(item["metadata"]["name"] for item in page.get("items") or [])
+            meta = page.get("metadata") or {}
+            version = version or str(meta.get("resourceVersion") or "")  # the first page's: one snapshot
+            token = meta.get("continue") or None
+            if token is None:
+                return names, version
+
+    async def watch_record_names(self, resource_version: str) -> AsyncIterator[tuple[str, str]]:
+        """(event type, record name) for each change since ``resource_version``, until the server
+        ends the watch (``KubernetesUnavailable`` when it breaks, e.g. the version is too old)."""
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(WATCH_SECONDS),
+        }
+        async for event in self._api.lines(
+            _path(GROUP_PATH, RECORD_PLURAL),
+            what="watch RollbackRecord names",
+            query=query,
+            accept=PARTIAL,
+            read_timeout=WATCH_SECONDS + 30,
+        ):
+            kind, obj = event.get("type"), event.get("object") or {}
+            if kind == "ERROR":  # 410: the version is too old; either way the caller lists again
+                raise KubernetesUnavailable(f"Kubernetes API: watch of RollbackRecords: {obj.get('message')}")
+            yield str(kind), str((obj.get("metadata") or {}).get("name") or "")
 
     async def delete_record(self, name: str, *, resource_version: str) -> None:
         """Delete a record if it is still the version read (a record written since is kept)."""

@@ -22,6 +22,7 @@ OPERATOR_RIGHTS = {  # (apiGroup, resource, verb): what deploy/rbac/role.yaml mu
     ("rollback.dev", "rollbackrecords", "create"),
     ("rollback.dev", "rollbackrecords", "patch"),
     ("rollback.dev", "rollbackrecords", "list"),
+    ("rollback.dev", "rollbackrecords", "watch"),
     ("rollback.dev", "rollbackrecords", "delete"),
     ("rollback.dev", "rollbackapprovals", "get"),
     ("rollback.dev", "rollbackapprovals", "list"),

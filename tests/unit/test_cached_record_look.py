@@ -95,3 +95,36 @@ async def test_a_new_request_looks_in_the_cache_once_and_claims() -> None:
     assert vector.rollbacks == 1
     assert kube.record_reads == [True]
     assert kube.record_writes[0] == ("create", None)
+
+
+class StaleNames:
+    """Record names that have not seen any record yet."""
+
+    def absent(self, name: str) -> bool:
+        return True
+
+    def note(self, name: str) -> None:
+        return None
+
+
+@pytest.mark.timeout(10)
+async def test_a_record_the_kept_names_miss_is_found_by_the_fresh_look_after_the_claim_fails() -> None:
+    vector = Vector()
+    first = WithSecret(fresh(uid="first"))
+    await _run(first, vector)
+    again = WithSecret(fresh(uid="second"))
+    again.records = first.records
+    reconciler = Reconciler(
+        kube=again,
+        registry=OneProvider(vector),  # type: ignore[arg-type]
+        settings=Settings(),
+        gate=TargetGate(),
+        names=StaleNames(),  # type: ignore[arg-type]
+    )
+
+    await reconciler.run("payments", "api-after-bad-release", copy.deepcopy(again.body))
+
+    assert vector.rollbacks == 1
+    ready = next(c for c in again.body["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == "AlreadyExecuted", again.body["status"]
+    assert again.record_reads == [False]  # no read until the claim failed; then a fresh one

@@ -23,6 +23,7 @@ from rollback_operator.models import GROUP, VERSION
 from rollback_operator.port import Clock, Kube
 from rollback_operator.providers.base import Resolution
 from rollback_operator.reconcile.job import Job
+from rollback_operator.recordnames import RecordNames
 from rollback_operator.status_models import Operation
 
 if TYPE_CHECKING:
@@ -47,16 +48,22 @@ def _stamp(value: object) -> str | None:
 class Records:
     """Reads and writes the RollbackRecords of one operator instance (``me``)."""
 
-    def __init__(self, kube: Kube, clock: Clock, me: str) -> None:
+    def __init__(self, kube: Kube, clock: Clock, me: str, *, names: RecordNames | None = None) -> None:
         self.kube, self.clock, self.me = kube, clock, me
+        self.names = names
+        """The records known to exist (``recordnames.py``): a look for a name it lacks is not made."""
 
     async def find(self, job: Job, *, cached: bool = False) -> RollbackRecord | None:
         """The record of the request's identity, if there is one.
 
-        ``cached``: the API server may answer from its watch cache, which can miss a record created
-        a moment ago; harmless before a claim, whose create then fails with ``Conflict``.
+        ``cached``: the answer may be a moment old: from ``names`` when it lacks the name, else from
+        the API server's watch cache. Either can miss a record created a moment ago; harmless
+        before a claim, whose create then fails with ``Conflict``.
         """
-        body = await self.kube.get_record(job.req.record_name, cached=cached)
+        name = job.req.record_name
+        if cached and self.names is not None and self.names.absent(name):
+            return None
+        body = await self.kube.get_record(name, cached=cached)
         return RollbackRecord.parse(body) if body is not None else None
 
     async def claim(self, job: Job, resolution: Resolution, *, approved_by: str | None = None) -> None:
@@ -88,6 +95,8 @@ class Records:
             "status": dump(status),
         }
         job.hold(RollbackRecord.parse(await self.kube.create_record(body)))
+        if self.names is not None:
+            self.names.note(req.record_name)
 
     async def renew(self, job: Job) -> None:
         """Move the claim to this instance, now; ``Conflict`` when the record changed since read."""

@@ -47,6 +47,7 @@ from rollback_operator.reconcile.observe import observe
 from rollback_operator.reconcile.records import Records, mirror
 from rollback_operator.reconcile.status import StatusWriter, write_invalid
 from rollback_operator.record import RollbackRecord
+from rollback_operator.recordnames import RecordNames
 from rollback_operator.scheduling import QueueEntry, TargetGate
 from rollback_operator.status_models import Phase
 
@@ -75,10 +76,11 @@ class Reconciler:
         shield: Shield = _direct,
         clock: Clock = utcnow,
         sleep: Sleep = asyncio.sleep,
+        names: RecordNames | None = None,
     ) -> None:
         self.kube, self.registry, self.settings, self.gate = kube, registry, settings, gate
         self.clock = clock
-        self.records = Records(kube, clock, settings.identity)
+        self.records = Records(kube, clock, settings.identity, names=names)
         self.calls = Calls(kube, settings.timing, clock, self.records, sleep)
         self.actuator = Actuator(
             self.calls, me=settings.identity, timing=settings.timing, clock=clock, shield=shield
