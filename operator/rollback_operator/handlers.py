@@ -140,7 +140,7 @@ def _tune(settings: kopf.OperatorSettings) -> None:
     # When a CRD is deleted, the API server ends the type's watch and kopf's CRD watch reports the
     # deletion, in either order. kopf reconnects an ended watch after this pause; reconnecting before
     # it has seen the deletion gets 404, which kopf treats as fatal (the whole operator exits). With
-    # kopf's 0.1 s, 3 of 7 runs of tests/operator/test_crd_churn.py lost that race; with 1 s, 0 of 5.
+    # kopf's 0.1 s, 4 of 8 runs of tests/operator/test_crd_churn.py lost that race; with 1 s, 0 of 5.
     # The cost: an ordinary reconnect (every server_timeout) waits a second.
     settings.watching.reconnect_backoff = 1.0
     settings.watching.server_timeout = 300
