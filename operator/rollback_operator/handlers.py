@@ -16,7 +16,6 @@ instead primed from one listing at startup, before kopf's watch begins.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -133,7 +132,9 @@ def _tune(settings: kopf.OperatorSettings) -> None:
     settings.persistence.progress_storage = NoProgress()
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.watching.field_selectors[GROUP, PLURAL] = UNFINISHED_SELECTOR
-    settings.posting.level = logging.WARNING
+    # Every Event comes from the operator's own writer (escaped, redacted, one per transition); kopf's
+    # poster would send log lines as Events unescaped, if a default changed or a handler logged.
+    settings.posting.enabled = False
     settings.scanning.disabled = (
         False  # watch CRDs: a deleted CRD stops its watch, a restored one restarts it
     )
