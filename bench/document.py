@@ -263,7 +263,7 @@ def _budget(r: Results) -> list[str]:
         _row("CPU per rollback (ms)", *HEADS[:4]),
         _row(*["---"] * 5),
     ]
-    parts = {
+    parts: dict[str, Callable[[Throughput], float]] = {
         "the subject": lambda t: t.cpu_seconds * 1000 / t.count,
         "kube-apiserver": lambda t: _server_ms(t, "kube-apiserver"),
         "etcd": lambda t: _server_ms(t, "etcd"),
