@@ -3,7 +3,7 @@ then configured the way docs/install.md tells users to (the provider URLs on the
 that signed their certificate as the providers' CA bundle, from a ConfigMap).
 
 Used by the tier's fixtures (tests/node/conftest.py) and by the benchmark that runs on the node
-(bench/peer.py).
+(bench/peer/).
 """
 
 from __future__ import annotations

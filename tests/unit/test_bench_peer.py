@@ -1,4 +1,4 @@
-"""The pure parts of bench/peer.py: percentiles, /proc and cgroup readings, arrivals, the Job, the report."""
+"""The pure parts of bench/peer/: percentiles, /proc and cgroup readings, arrivals, the Job, the report."""
 
 from __future__ import annotations
 
