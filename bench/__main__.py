@@ -1,12 +1,12 @@
 """``python -m bench`` (``make bench``): run every measurement once, print a table, write the document.
 
 Starts its own control plane (etcd + kube-apiserver from .bin/) and the sandboxes in a child
-process, then measures in this order: the cost of a rollback per provider, latency (operator,
-floor), throughput (floor, operator), what one write costs the API server, memory and restart cost
-(operator), and one more burst with a sampling profiler attached (``bench.profile``). Then, on the
-node tier, the real peer: the operator as a Pod beside a Job per rollback (``bench.peer``;
-``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out and writes nothing unless
-``--output`` is given.
+process, then measures in this order: the cost of a rollback per provider, latency and throughput
+(the operator and the four floors of ``bench.floor``), what one write costs the API server, memory
+and restart cost (operator), and one more burst with a sampling profiler attached
+(``bench.profile``). Then, on the node tier, the real peer: the operator as a Pod beside a Job per
+rollback (``bench.peer``; ``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out
+and writes nothing unless ``--output`` is given.
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ def _say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-async def measure(
-    bench: Bench, operator: Subject, floor: Subject, claiming: Subject, bare: Subject, workdir: Path
-) -> Results:
+async def measure(bench: Bench, operator: Subject, floors: list[Subject], workdir: Path) -> Results:
     """Every phase, in order; the load average is noted as each begins."""
     results = Results(bench.sizes)
 
@@ -58,12 +56,12 @@ async def measure(
     for provider in ("facets", "vector", "yandex"):
         begin(f"cost {provider}")
         results.cost[provider] = await phases.cost(bench, operator, provider)
-    for subject in (operator, floor, claiming, bare):
+    for subject in (operator, *floors):
         begin(f"latency {subject.name}")
         results.latency[subject.name] = await phases.latency(bench, subject)
     rounds: dict[str, list[phases.Throughput]] = {}
     for round_ in range(1, bench.sizes.rounds + 1):  # in turn, so that load changes hit all alike
-        for subject in (bare, floor, claiming, operator):
+        for subject in (*reversed(floors), operator):
             begin(f"throughput {subject.name} {round_}")
             rounds.setdefault(subject.name, []).append(await phases.throughput(bench, subject))
     for name, runs in rounds.items():
@@ -91,13 +89,17 @@ async def run(plane: ControlPlane, workdir: Path, sizes: Sizes) -> Results:
     env = {**plane.env(), "BENCH_VECTOR_TOKEN": VECTOR_TOKEN}
     allowed = [arg for url in boxes.allowed_endpoints() for arg in ("--allowed-endpoint", url)]
     operator = Subject("operator", env, workdir, extra_args=allowed)
-    floor, bare = Subject("floor", env, workdir), Subject("bare", env, workdir, extra_args=["--bare"])
-    claiming = Subject("claiming", env, workdir, extra_args=["--claim"])
+    floors = [
+        Subject("floor", env, workdir),
+        Subject("claiming", env, workdir, extra_args=["--claim"]),
+        Subject("contract", env, workdir, extra_args=["--contract"]),
+        Subject("bare", env, workdir, extra_args=["--bare"]),
+    ]
     try:
         bench = Bench(kube, boxes, sizes, servers(plane))
-        return await measure(bench, operator, floor, claiming, bare, workdir)
+        return await measure(bench, operator, floors, workdir)
     finally:
-        for subject in (operator, floor, claiming, bare):
+        for subject in (operator, *floors):
             subject.stop()
         await kube.aclose()
         boxes.stop()

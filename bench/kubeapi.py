@@ -109,6 +109,11 @@ class Kube:
         """Create a RollbackRecord (cluster-scoped)."""
         return await self._send("POST", f"/apis/{GROUP}/{VERSION}/{RECORDS}", json=body)
 
+    async def patch_record(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``patch`` into a RollbackRecord."""
+        path = f"/apis/{GROUP}/{VERSION}/{RECORDS}/{name}"
+        return await self._send("PATCH", path, data=json.dumps(patch), headers=MERGE)
+
     async def create_event(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create a core/v1 Event."""
         return await self._send("POST", f"/api/v1/namespaces/{namespace}/events", json=body)
