@@ -251,7 +251,10 @@ def _limits(r: Results) -> list[str]:
         "  and calls once. The operator's own CPU is "
         f"{_n(cpu)} ms per rollback; the API server's CPU for the writes (kube-apiserver row) is the larger",
         "  share of the machine's two cores. Against the claiming floor the operator reaches "
-        f"{_ratio(rate['operator'], rate['claiming'])} its throughput.",
+        f"{_ratio(rate['operator'], rate['claiming'])} its throughput; against the contract floor,",
+        f"  which makes the same writes and nothing else, {_ratio(rate['operator'], rate['contract'])}",
+        f"  (the contract floor itself reaches {_ratio(rate['contract'], rate['claiming'])} of the",
+        "  claiming floor's: the contract's writes, not the operator's code, set the limit).",
         "- **Memory.** Measured with the image's dependency set (see the context above): the operator's",
         "  own Kubernetes calls use aiohttp (as kopf does) and no generated Kubernetes client is installed;",
         "  finished requests are outside the watch (a field selector), and of the records only their",
