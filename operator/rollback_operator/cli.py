@@ -99,6 +99,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     sandbox.add_argument("--facets-port", type=int, default=8701)
     sandbox.add_argument("--vector-port", type=int, default=8702)
     sandbox.add_argument("--yandex-port", type=int, default=8703)
+    sandbox.add_argument(
+        "--scheme",
+        choices=("http", "https"),
+        default="http",
+        help="the scheme clients use: https behind a TLS front (links in answers say it)",
+    )
     return parser.parse_args(argv)
 
 
@@ -190,6 +196,7 @@ def run_sandboxes(args: argparse.Namespace) -> int:
     return serve(
         host=args.host,
         ports={"facets": args.facets_port, "vector": args.vector_port, "yandex": args.yandex_port},
+        scheme=args.scheme,
     )
 
 

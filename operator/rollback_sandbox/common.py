@@ -205,6 +205,17 @@ def control_routes(state: SandboxState) -> web.RouteTableDef:
     return routes
 
 
+def served_over(scheme: str) -> Any:
+    """A middleware for a sandbox behind a TLS front (which forwards bytes, not headers): the URLs
+    the routes build from a request (Vector's page links) carry ``scheme``, as the client used."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await handler(request.clone(scheme=scheme))
+
+    return middleware
+
+
 def build_app(state: SandboxState, add_api_routes: Callable[[web.Application, Any], None]) -> web.Application:
     """An application with the fault middleware, the control API and the provider's routes."""
     app = web.Application(middlewares=[fault_middleware(state)])

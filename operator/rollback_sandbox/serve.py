@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from rollback_sandbox import facets, vector, yandex
-from rollback_sandbox.common import SandboxServer, SandboxState
+from rollback_sandbox.common import SandboxServer, SandboxState, served_over
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,15 @@ KINDS: dict[str, Kind] = {
 class Sandboxes:
     """The three sandboxes, each on its own loopback port."""
 
-    def __init__(self, *, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None, seed: bool = True):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        ports: Mapping[str, int] | None = None,
+        seed: bool = True,
+        scheme: str = "http",
+    ):
+        """``scheme``: what clients use, https behind a TLS front (the sandboxes serve plain http)."""
         self.states: dict[str, SandboxState] = {name: kind.state() for name, kind in KINDS.items()}
         if seed:
             for name, kind in KINDS.items():
@@ -49,6 +57,9 @@ class Sandboxes:
             name: SandboxServer(KINDS[name].app(state), host=host, port=(ports or {}).get(name, 0))
             for name, state in self.states.items()
         }
+        if scheme != "http":
+            for server in self.servers.values():
+                server.app.middlewares.insert(0, served_over(scheme))
 
     def url(self, name: str) -> str:
         """The base URL of one sandbox, e.g. http://127.0.0.1:41234."""
@@ -107,11 +118,11 @@ def _banner(sandboxes: Sandboxes) -> str:
     return "\n".join(lines)
 
 
-def serve(*, host: str, ports: Mapping[str, int]) -> int:
+def serve(*, host: str, ports: Mapping[str, int], scheme: str = "http") -> int:
     """Run the three sandboxes in the foreground until SIGINT/SIGTERM."""
 
     async def main() -> None:
-        sandboxes = Sandboxes(host=host, ports=ports)
+        sandboxes = Sandboxes(host=host, ports=ports, scheme=scheme)
         await sandboxes.start()
         print(_banner(sandboxes), flush=True)
         stop = asyncio.Event()

@@ -88,11 +88,12 @@ class NodeSandboxes:
 
     def start(self) -> NodeSandboxes:
         ports = [f"--{name}-port={port}" for name, port in self.ports.items()]
+        sandbox = [sys.executable, "-m", "rollback_operator.cli", "sandbox", "--host", "127.0.0.1"]
         routes = [f"{self.listen}:{self.front_ports[name]}={self.ports[name]}" for name in NAMES]
         with self.log_path.open("ab") as log:
             self._procs = [
                 subprocess.Popen(
-                    [sys.executable, "-m", "rollback_operator.cli", "sandbox", "--host", "127.0.0.1", *ports],
+                    [*sandbox, "--scheme", "https", *ports],  # clients reach it through the TLS front
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from rollback_operator.models import Target, VectorProvider
 from rollback_operator.providers.vector import VectorAdapter
 from rollback_operator.status_models import OperationState
 from rollback_sandbox.common import SandboxServer
+from rollback_sandbox.serve import Sandboxes
 from rollback_sandbox.vector import VectorState, demo_seed
 from tests.providers.vector.scenario import FAST, KEY, PROD, STAGING, STEP, TOKEN, Clock, dep
 
@@ -193,3 +195,25 @@ async def test_the_demo_seed_supports_a_rollback_to_success_and_one_to_failure(
     assert failed.state is OperationState.FAILED
     assert failed.message == "Snapshot restore failed: the artifact expired from storage."
     assert state.rollbacks == {production["id"]: 2}
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_page_links_name_the_scheme_clients_use_behind_a_tls_front(scheme: str) -> None:
+    """Behind the node tier's TLS front the sandbox serves plain http; its links still say https."""
+    boxes = Sandboxes(scheme=scheme)
+    token = next(iter(demo_seed()["tokens"]))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "shutdown_timeout should be set", DeprecationWarning)
+        await boxes.start()
+    try:
+        environment = demo_seed()["environments"][0]["id"]
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=boxes.url("vector"), headers=headers) as client:
+            response = await client.get(f"{V}/environments/{environment}/deployments", params={"per_page": 2})
+    finally:
+        await boxes.stop()
+
+    links = response.json()["links"]
+    host = boxes.url("vector").split("://", 1)[1]
+    assert links["next"] == f"{scheme}://{host}{V}/environments/{environment}/deployments?page=2"
+    assert links["first"].startswith(f"{scheme}://{host}/")
