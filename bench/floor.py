@@ -13,11 +13,12 @@ provider (as ``providers.http``). ``--bare`` uses aiohttp for the provider too: 
 Python stack there is, for scale. ``--claim`` first writes a claim (a status write guarded by the
 request's ``resourceVersion``, as the operator's) and only then sends the rollback: the least an
 operator that promises exactly-once must do, for comparison. ``--contract`` does the least the API
-contract (docs/api.md) asks for: it resolves ``stepsBack: 1`` from the environment's history (one
-GET), claims by creating a RollbackRecord, sends the rollback, writes the status the contract
-describes (all five conditions, the operation), completes the record with the outcome and posts the
-two Events (trigger, success). Five writes, as the operator's; what it leaves out is all the
-operator does beyond that (retries, recovery, polling, queues, checks, metrics, logs).
+contract (the README's "How it works" and "Status") asks for: it resolves ``stepsBack: 1`` from the
+environment's history (one GET), claims by creating a RollbackRecord, sends the rollback, writes
+the status the contract describes (all five conditions, the operation), completes the record with
+the outcome and posts the two Events (trigger, success). Five writes, as the operator's; what it
+leaves out is all the operator does beyond that (retries, recovery, polling, queues, checks,
+metrics, logs).
 
     BENCH_VECTOR_TOKEN=... python -m bench.floor --kubeconfig PATH --namespace NS --ready-file PATH \
         [--bare] [--claim | --contract]
@@ -72,7 +73,7 @@ def _claim_status(generation: int, key: str) -> dict[str, Any]:
 
 
 def contract_status(generation: int, operation: dict[str, Any], plan: tuple[str, str]) -> dict[str, Any]:
-    """A succeeded request's status as docs/api.md describes it: every field, all five conditions."""
+    """A succeeded request's status as the API contract describes it: every field, all five conditions."""
     now, (live, target) = _now(), plan
     message = f"rolled back to {target}"
 
@@ -292,5 +293,5 @@ if __name__ == "__main__":
     parser.add_argument("--bare", action="store_true", help="aiohttp for every call")
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--claim", action="store_true", help="a guarded claim write before the rollback")
-    shape.add_argument("--contract", action="store_true", help="the writes and calls docs/api.md asks for")
+    shape.add_argument("--contract", action="store_true", help="the calls and writes the API contract asks")
     asyncio.run(main(parser.parse_args()))
