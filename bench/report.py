@@ -104,7 +104,7 @@ def targets(r: Results) -> list[Target]:
             "<= 1.4x",
             p50 <= 1.4,
         ),
-        Target("operator CPU per rollback (in the burst)", f"{cpu:.1f} ms", "<= 6 ms", cpu <= 6),
+        Target("operator CPU per rollback (in the burst)", f"{cpu:.2f} ms", "<= 6 ms", cpu <= 6),
         Target(
             "API writes per successful rollback (status + records + Events), worst case",
             f"{_fmt(with_events, 2)} (status and object alone: {_fmt(writes, 2)})",
