@@ -29,7 +29,6 @@ httpx exceptions never escape; each raised error chains its cause.
 from __future__ import annotations
 
 import asyncio
-import http.cookiejar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,14 +96,32 @@ class Call:
     secrets: Sequence[str] = ()
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A cookie jar that keeps nothing and sends nothing, without even reading ``Set-Cookie``."""
+class _NoCookies(httpx.Cookies):
+    """Cookies that keep nothing and send nothing, without even reading ``Set-Cookie``."""
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
+    def extract_cookies(self, response: httpx.Response) -> None:
         return None
 
-    def add_cookie_header(self, request: Any) -> None:
+    def set_cookie_header(self, request: httpx.Request) -> None:
         return None
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client whose cookies are ``_NoCookies``: one client serves every request for a
+    provider, each with its own credentials, so a cookie one answer sets must never be sent with
+    another request (and reading ``Set-Cookie`` at all costs CPU on every answer)."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._none = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._none
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("this client keeps no cookies")
 
 
 class _TooLarge(Exception):
@@ -136,15 +153,12 @@ class ProviderHTTP:
         # connection is kept alive (httpx keeps 20 by default and reconnects for the rest).
         self._slots = asyncio.Semaphore(connections)
         tls = provider_tls()
-        self.client = httpx.AsyncClient(
+        self.client = _Client(
             transport=transport or AiohttpTransport(tls=tls, connections=connections),
             timeout=timeout,
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
-            # One client serves every request for this provider, each with its own credentials: a
-            # cookie one answer sets must never be sent with another request.
-            cookies=_NoCookies(),
             verify=tls,  # for httpx's own proxy transports (HTTPS_PROXY)
         )
 
@@ -174,10 +188,11 @@ class ProviderHTTP:
         ``maybe_acted``.
         """
         try:
-            parse(url)
+            checked = parse(url)
         except UnsafeURL as exc:
             raise EndpointNotAllowed(f"{self.provider} {operation}: refused to send: {exc}") from exc
-        request = self.client.build_request(method, url, headers=headers, params=params, json=json_body)
+        # The URL as checked is the URL sent (and httpx does not parse it again).
+        request = self.client.build_request(method, checked, headers=headers, params=params, json=json_body)
         call = Call(operation, idempotent, acts, describe, secrets)
         return await self.send(request, call)
 
