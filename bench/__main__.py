@@ -4,8 +4,9 @@ Starts its own control plane (etcd + kube-apiserver from .bin/) and the sandboxe
 process, then measures in this order: the cost of a rollback per provider, latency and throughput
 (the operator and the four floors of ``bench.floor``), what one write costs the API server, memory
 and restart cost (operator), and one more burst with a sampling profiler attached
-(``bench.profile``). Then, on the node tier, the real peer: the operator as a Pod beside a Job per
-rollback (``bench.peer``; ``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out
+(``bench.profile``; the API server's own profile beside it: ``bench.serverprofile``). Then, on
+the node tier, the real peer: the operator as a Pod beside a Job per rollback (``bench.peer``;
+``--no-peer`` skips it). ``--quick`` uses small sizes for trying it out
 and writes nothing unless ``--output`` is given.
 """
 
@@ -72,7 +73,8 @@ async def measure(bench: Bench, operator: Subject, floors: list[Subject], workdi
     begin("memory and restart")
     results.memory = await memory(bench, operator, results.throughput["operator"].sample_status)
     begin("profile")
-    results.profile = await profile(bench, operator, workdir)
+    burst = results.throughput["operator"].seconds  # profile the API server for most of a burst
+    results.profile = await profile(bench, operator, workdir, server_seconds=max(1, int(burst * 0.8)))
     results.load.append(("end", load()))
     return results
 
@@ -114,7 +116,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = Sizes.quick() if args.quick else Sizes()
     workdir = Path(tempfile.mkdtemp(prefix="rollback-bench-"))
-    plane = ControlPlane(workdir / "controlplane", BIN_DIR)
+    plane = ControlPlane(workdir / "controlplane", BIN_DIR, profiling=True)  # bench.serverprofile
     began = time.monotonic()
     _say(f"starting a control plane in {workdir}")
     plane.start()

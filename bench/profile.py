@@ -14,6 +14,8 @@ put in the first part whose marker its stack holds, in this order:
 - kopf: watching and dispatching events, outside the operator's handler;
 - the event loop: everything else (sockets, aiohttp's protocol callbacks, timers).
 
+The API server's own CPU profile is taken over the same burst (``bench.serverprofile``).
+
 Called by ``bench.__main__``; ``summarize`` is separate so that a test can feed it stacks.
 """
 
@@ -32,6 +34,7 @@ from pathlib import Path
 from bench.context import Bench
 from bench.phases import Throughput, throughput
 from bench.procs import Subject
+from bench.serverprofile import ServerProfile, capture, read
 
 PARTS = (
     ("provider calls (httpx over aiohttp)", ("ProviderHTTP.",)),
@@ -54,6 +57,8 @@ class Profile:
     cpu_ms: float = 0.0
     """CPU per rollback in the profiled burst (the profiler adds a little)."""
     burst: Throughput | None = None
+    server: ServerProfile | None = None
+    """The API server's own CPU profile over the same burst (``bench.serverprofile``)."""
 
 
 def _part(frames: list[str]) -> str:
@@ -90,13 +95,18 @@ def spy() -> str | None:
     return found if Path(found).exists() else None
 
 
-async def profile(bench: Bench, subject: Subject, workdir: Path) -> Profile | None:
-    """The throughput burst once more, sampled; None when py-spy is missing or cannot attach."""
+async def profile(bench: Bench, subject: Subject, workdir: Path, *, server_seconds: int) -> Profile | None:
+    """The throughput burst once more, sampled; None when py-spy is missing or cannot attach.
+
+    The API server is profiled too, for ``server_seconds`` from the subject's start (a little less
+    than a burst lasts, so that the profile holds the burst and nothing after it).
+    """
     command = spy()
     if command is None:
         return None
-    output = workdir / "profile.txt"
+    output, server_output = workdir / "profile.txt", workdir / "kube-apiserver.pprof"
     attached: list[subprocess.Popen[bytes]] = []
+    capturing: list[asyncio.Task[bool]] = []
     start = subject.start
 
     def start_and_attach(namespace: str, *, log_name: str) -> float:
@@ -105,6 +115,7 @@ async def profile(bench: Bench, subject: Subject, workdir: Path) -> Profile | No
         argv += ["--format", "raw", "--output", str(output)]
         with (workdir / "py-spy.log").open("ab") as log:
             attached.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+        capturing.append(asyncio.ensure_future(capture(bench, server_seconds, server_output)))
         return seconds
 
     subject.start = start_and_attach  # type: ignore[method-assign]
@@ -116,7 +127,11 @@ async def profile(bench: Bench, subject: Subject, workdir: Path) -> Profile | No
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
             await asyncio.to_thread(proc.wait, 30)
+        answers = await asyncio.gather(*capturing, return_exceptions=True)
+        captured = bool(answers) and all(answer is True for answer in answers)
     if not output.exists():
         return None
     samples, shares = summarize(output.read_text().splitlines())
-    return Profile(samples, shares, burst.cpu_seconds * 1000 / burst.count, burst)
+    server_ms = burst.server_cpu_seconds.get("kube-apiserver", 0.0) * 1000 / burst.count
+    server = read(server_output, cpu_ms=server_ms) if captured else None
+    return Profile(samples, shares, burst.cpu_seconds * 1000 / burst.count, burst, server)

@@ -44,10 +44,13 @@ class ControlPlane:
     lives as long as the process (the main one). The command line turns it off so that `up` can return.
     """
 
-    def __init__(self, workdir: Path, bin_dir: Path, *, die_with_parent: bool = True) -> None:
+    def __init__(
+        self, workdir: Path, bin_dir: Path, *, die_with_parent: bool = True, profiling: bool = False
+    ) -> None:
         self.workdir = workdir.resolve()
         self.bin_dir = bin_dir.resolve()
         self.die_with_parent = die_with_parent
+        self.profiling = profiling  # the API server's /debug/pprof, for the benchmark
         self.kubeconfig = self.workdir / "kubeconfig"
         self.nobody_kubeconfig = self.workdir / "kubeconfig-nobody"
         self.ca_file = self.workdir / "pki" / "apiserver.crt"  # the server's self-signed certificate
@@ -201,7 +204,7 @@ class ControlPlane:
             "--allow-privileged=true",
             "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false",
-            "--profiling=false",
+            f"--profiling={str(self.profiling).lower()}",
         ]
 
     def _controller_argv(self, name: str) -> list[str]:
