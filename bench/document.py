@@ -353,12 +353,21 @@ def _profile(r: Results) -> list[str]:
     return lines
 
 
+MIN_SAMPLED_MS = 1000.0
+"""Fewer samples than this (100 at 100 Hz) say too little to be sorted into a table."""
+
+
 def _server_profile(r: Results) -> list[str]:
     server = r.profile.server if r.profile is not None else None
     if server is None:
         return [
             "Not measured: Go's `pprof` (the toolchain `make controlplane` uses) is missing, or the API "
             "server gave no profile."
+        ]
+    if server.sampled_ms < MIN_SAMPLED_MS:
+        return [
+            f"Only {server.sampled_ms:,.0f} ms of the API server's CPU sampled (a short burst): too few"
+            " samples to sort."
         ]
     lines = [
         "The same burst, profiled inside kube-apiserver (Go's CPU profiler, 100 Hz;"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from bench.serverprofile import GC, OTHER, REQUESTS, WORK, parse, summarize
+from bench.context import Sizes
+from bench.document import _server_profile
+from bench.profile import Profile
+from bench.report import Results
+from bench.serverprofile import GC, OTHER, REQUESTS, WORK, ServerProfile, parse, summarize
 
 SEPARATOR = "-----------+-------------------------------------------------------"
 HEADER = ["File: kube-apiserver", "Type: cpu", "Duration: 8.13s, Total samples = 6.71s (82.53%)"]
@@ -74,3 +78,28 @@ def test_a_profile_without_samples_has_no_shares() -> None:
     assert profile.sampled_ms == 0
     assert profile.requests == {}
     assert profile.work == {}
+
+
+def _results(server: ServerProfile) -> Results:
+    results = Results(Sizes())
+    results.profile = Profile(samples=1, server=server)
+    return results
+
+
+def test_the_document_gives_each_part_its_share_of_the_api_servers_cpu_per_rollback() -> None:
+    server = ServerProfile(sampled_ms=6710.0, cpu_ms=17.0, requests={"status writes": 0.25, OTHER: 0.75})
+    server.work = {GC: 0.5, OTHER: 0.5}
+
+    text = "\n".join(_server_profile(_results(server)))
+
+    assert "6.7 s of CPU sampled; 17.0 ms of API server CPU per rollback" in text
+    assert "| status writes | 25% | 4.25 |" in text
+    assert f"| {GC} | 50% | 8.50 |" in text
+
+
+def test_a_profile_too_short_to_sort_says_so_instead_of_a_table() -> None:
+    server = ServerProfile(sampled_ms=40.0, cpu_ms=17.0, requests={GC: 1.0}, work={GC: 1.0})
+
+    lines = _server_profile(_results(server))
+
+    assert lines == ["Only 40 ms of the API server's CPU sampled (a short burst): too few samples to sort."]
