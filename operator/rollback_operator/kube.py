@@ -173,9 +173,10 @@ class KubeAPI:
             if token is None:
                 return names, version
 
-    async def watch_record_names(self, resource_version: str) -> AsyncIterator[tuple[str, str]]:
-        """(event type, record name) for each change since ``resource_version``, until the server
-        ends the watch (``KubernetesUnavailable`` when it breaks, e.g. the version is too old)."""
+    async def watch_record_names(self, resource_version: str) -> AsyncIterator[tuple[str, str, str]]:
+        """(event type, record name, resourceVersion) for each change since ``resource_version``
+        (bookmarks included: no name, a newer version), until the server ends the watch
+        (``KubernetesUnavailable`` when it breaks, e.g. the version is too old)."""
         query = {
             "watch": "true",
             "resourceVersion": resource_version,
@@ -192,7 +193,8 @@ class KubeAPI:
             kind, obj = event.get("type"), event.get("object") or {}
             if kind == "ERROR":  # 410: the version is too old; either way the caller lists again
                 raise KubernetesUnavailable(f"Kubernetes API: watch of RollbackRecords: {obj.get('message')}")
-            yield str(kind), str((obj.get("metadata") or {}).get("name") or "")
+            meta = obj.get("metadata") or {}
+            yield str(kind), str(meta.get("name") or ""), str(meta.get("resourceVersion") or "")
 
     async def delete_record(self, name: str, *, resource_version: str) -> None:
         """Delete a record if it is still the version read (a record written since is kept)."""

@@ -1,7 +1,8 @@
 """Prometheus metrics of the operator, defined once; the handlers serve them at ``/metrics``.
 
-Written by the provider HTTP layer (``rollback_provider_requests_total``) and the reconciler
-(the rest). Label values are bounded: provider names, operation names, HTTP codes, outcomes.
+Written by the provider HTTP layer (``rollback_provider_requests_total``), the record names
+(``rollback_records``) and the reconciler (the rest). Label values are bounded: provider names,
+operation names, HTTP codes, outcomes.
 """
 
 from __future__ import annotations
@@ -33,4 +34,9 @@ AWAITING_APPROVAL = Gauge(
     "rollback_requests_awaiting_approval",
     "RollbackRequests this operator holds until a person approves or rejects their plan.",
     ["provider"],
+)
+RECORDS = Gauge(
+    "rollback_records",
+    "RollbackRecords in the cluster (its rollback history), as this operator's watch of their names"
+    " knows them; 0 until it has listed them.",
 )

@@ -15,7 +15,7 @@ from rollback_sandbox.serve import Sandboxes
 from tests.support.controlplane import ControlPlane
 from tests.support.operator import OperatorProcess
 from tests.support.recording import record
-from tests.support.rollbacks import Requests, condition, manifest
+from tests.support.rollbacks import GROUP, RECORDS, VERSION, Requests, condition, manifest
 from tests.support.scenarios import Scenario, World
 
 PROVIDERS = ["facets", "vector", "yandex"]
@@ -163,6 +163,12 @@ def test_metrics_and_json_logs_describe_the_work_done(
         'rollback_provider_requests_total{code="201",operation="rollback",provider="vector"} 1.0' in metrics
     )
     assert 'rollback_requests_in_flight{provider="vector"} 0.0' in metrics
+    # the history's size, as the watch of the records' names knows it (this run's record included)
+    held = len(requests_.custom.list_cluster_custom_object(GROUP, VERSION, RECORDS)["items"])
+    assert held >= 1
+    while f"rollback_records {float(held)}" not in (metrics := operator.metrics()):
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.1)
     records = [json.loads(line) for line in operator.log_text().splitlines() if line.strip()]
     assert all(record.get("message") is not None for record in records)
     transitions = [
