@@ -422,7 +422,10 @@ METHOD = """\
   at once, so what is measured is the operator (or the floor), not a simulated provider.
 - The operator runs as `rollback-operator run` with its default timing and `--max-concurrent` (200) and
   without `--verbose`. Targets are distinct (one request per Vector environment), so no request waits
-  for another.
+  for another. Each phase starts it afresh and begins once it is healthy and has listed the names of
+  the RollbackRecords that exist (its log says so), as an operator that has been running has; the
+  records of earlier phases accumulate, and listing them is a start's cost, which the restart rows
+  measure.
 - **Floor**: `bench/floor.py`, a plain async watcher that per new request sends one rollback POST to the
   Vector sandbox and writes status once (`Ready=True`): no resolving, claim, polling, Events or Secret read.
   It uses the operator's client library for each concern (an aiohttp watch as kopf's, aiohttp for the

@@ -176,7 +176,7 @@ async def restart(
     async with Tracker(bench.kube, namespace, only="probe") as tracker:
         counting = await Counting(bench).open()
         began = time.time()
-        healthy = subject.start(namespace, log_name=log_name)
+        healthy = subject.start(namespace, log_name=log_name, warm=False)  # a start, as it is
         try:
             ready = (await tracker.wait(["probe"], within=PROBE_TIMEOUT))["probe"][0] - began
         except TimeoutError:

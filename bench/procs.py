@@ -89,19 +89,28 @@ class Subject:
         assert running is not None
         return running.pid
 
-    def start(self, namespace: str, *, log_name: str) -> float:
-        """Start watching ``namespace``; returns the seconds until it was ready (healthy / listed)."""
+    def start(self, namespace: str, *, log_name: str, warm: bool = True) -> float:
+        """Start watching ``namespace``; returns the seconds until it was ready (healthy / listed).
+
+        ``warm``: the operator is ready once it has also listed the RollbackRecords' names (its log
+        says so), as an operator that has been running has: a measurement of steady work does not
+        count the listing only a start pays (the restart phase, which measures a start, says False).
+        """
         began = time.monotonic()
         try:
             if self.name == "operator":
+                log = self.workdir / log_name
+                before = log.stat().st_size if log.exists() else 0  # the log is appended to
                 self.operator = QuietOperator(
                     env=self.env,
-                    log_path=self.workdir / log_name,
+                    log_path=log,
                     namespaces=[namespace],
                     extra_args=self.extra_args,
                     timing=(),
                 )
                 self.operator.start()
+                if warm:
+                    _wait_for_line(log, RECORDS_LISTED, after=before, running=self.operator)
             else:
                 self._start_floor(namespace, log_name)
         except BaseException:  # a process that never became ready must not outlive the run
@@ -140,6 +149,25 @@ class Subject:
             self.proc.terminate()
             self.proc.wait(10)
             self.proc = None
+
+
+RECORDS_LISTED = "RollbackRecords listed"
+"""What the operator logs once it knows which records exist (``recordnames.py``)."""
+
+
+def _wait_for_line(
+    log: Path, text: str, *, after: int, running: OperatorProcess, timeout: float = 120
+) -> None:
+    """Until ``text`` is in ``log`` past byte ``after``; the operator's log tail if it never is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with log.open("rb") as handle:
+            handle.seek(after)
+            if text.encode() in handle.read():
+                return
+        if running.proc is None or running.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the operator never logged {text!r}:\n{running.tail()}")
+        time.sleep(0.02)
 
 
 class PeakRss:

@@ -109,8 +109,8 @@ async def profile(bench: Bench, subject: Subject, workdir: Path, *, server_secon
     capturing: list[asyncio.Task[bool]] = []
     start = subject.start
 
-    def start_and_attach(namespace: str, *, log_name: str) -> float:
-        seconds = start(namespace, log_name=log_name)
+    def start_and_attach(namespace: str, *, log_name: str, warm: bool = True) -> float:
+        seconds = start(namespace, log_name=log_name, warm=warm)
         argv = [command, "record", "--pid", str(subject.pid), "--rate", "200", "--nonblocking"]
         argv += ["--format", "raw", "--output", str(output)]
         with (workdir / "py-spy.log").open("ab") as log:
