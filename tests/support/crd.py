@@ -41,6 +41,8 @@ def install_crd(cluster: ControlPlane, *, path: Path = CRD_FILE, timeout: float 
     raise TimeoutError(f"{CRD_NAME} not Established within {timeout}s")
 
 
+STAMP = r"{.metadata.annotations.rollback\.dev/requested-by}"
+"""Where deploy/requested-by's policy writes who created a request."""
 PROBE = """{"apiVersion": "rollback.dev/v1alpha1", "kind": "RollbackRequest",
  "metadata": {"name": "probe", "namespace": "default"},
  "spec": {"reason": "probe", "provider": {"vector": {"environmentId": "e"}},
@@ -48,11 +50,15 @@ PROBE = """{"apiVersion": "rollback.dev/v1alpha1", "kind": "RollbackRequest",
 
 
 def _creatable(cluster: ControlPlane) -> bool:
-    """A request can be created (dry run): the CRD is served and the admission policies, which
-    match on it, know its kind (for a moment after both are new they answer 503 "not found")."""
+    """A request can be created (dry run) and the requested-by policy stamped it: the CRD is served
+    and the admission policies, which match on it, are in force and know its kind. (A new policy
+    takes a moment to apply; until it does a create passes unstamped, and once it does, creates get
+    503 "not found" until it has learnt the kind: a create that passed is not enough.)"""
     listed = cluster.kubectl("get", "rbr", "-A", check=False).returncode == 0
-    created = cluster.kubectl("create", "--dry-run=server", "-f", "-", input=PROBE, check=False)
-    return listed and created.returncode == 0
+    created = cluster.kubectl(
+        "create", "--dry-run=server", "-f", "-", "-o", f"jsonpath={STAMP}", input=PROBE, check=False
+    )
+    return listed and created.returncode == 0 and bool(created.stdout.strip())
 
 
 def wait_creatable(cluster: ControlPlane, *, timeout: float = 120) -> float:
